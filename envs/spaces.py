@@ -1,0 +1,56 @@
+"""Spaces beyond gymnax's own: a jittable MultiDiscrete.
+
+gymnax ships Discrete, Box, Dict and Tuple; POPGym uses MultiDiscrete for observations
+(e.g. Battleship's hit/miss flags) and actions (Battleship's row/column), so we add it here
+with the same `sample` / `contains` contract.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from gymnax.environments.spaces import Space
+
+
+class MultiDiscrete(Space):
+    """Integer vector `x[k]` with `0 <= x[i] < nvec[i]`, dtype int32.
+
+    `flat_n` is the size of the flattened single categorical (`prod(nvec)`), used by agents
+    that need one categorical action (see `envs.wrappers.FlattenMultiDiscreteAction`).
+    """
+
+    def __init__(self, nvec: Sequence[int], dtype=jnp.int32):
+        nvec = np.asarray(nvec, dtype=np.int64)
+        if nvec.ndim != 1 or nvec.size == 0 or np.any(nvec <= 0):
+            raise ValueError(f"MultiDiscrete nvec must be a non-empty 1-D list of positive ints, got {nvec!r}")
+        self.nvec = nvec
+        self.shape = (int(nvec.size),)
+        self.dtype = dtype
+
+    def __repr__(self) -> str:
+        return f"MultiDiscrete({self.nvec.tolist()})"
+
+    @property
+    def flat_n(self) -> int:
+        return int(np.prod(self.nvec))
+
+    def sample(self, key: jax.Array) -> jax.Array:
+        u = jax.random.uniform(key, self.shape)
+        return jnp.floor(u * jnp.asarray(self.nvec, jnp.float32)).astype(self.dtype)
+
+    def contains(self, x: jax.Array) -> jax.Array:
+        x = jnp.asarray(x)
+        return jnp.all((x >= 0) & (x < jnp.asarray(self.nvec)))
+
+    def unflatten(self, index: jax.Array) -> jax.Array:
+        """Flat categorical index in [0, flat_n) -> multi-index `[k]` (row-major, last fastest)."""
+        strides = np.concatenate([np.cumprod(self.nvec[::-1])[::-1][1:], [1]])
+        return ((index[..., None] // jnp.asarray(strides)) % jnp.asarray(self.nvec)).astype(self.dtype)
+
+    def flatten(self, x: jax.Array) -> jax.Array:
+        """Multi-index `[..., k]` -> flat index (inverse of `unflatten`)."""
+        strides = np.concatenate([np.cumprod(self.nvec[::-1])[::-1][1:], [1]])
+        return jnp.sum(jnp.asarray(x) * jnp.asarray(strides), axis=-1).astype(self.dtype)
