@@ -1,0 +1,75 @@
+"""HigherLower (popgym 1.0.7): guess whether the next card's rank is higher or lower.
+
+Observation: the rank of the card on show (`Discrete(13)`, ace = 0). Action 0 guesses "higher",
+1 "lower"; the next card is then dealt and the guess pays `+1/N` if right, `-1/N` if wrong and 0
+on equal ranks (`N = 52 * num_decks`). The episode terminates after `N - 1` steps (deck
+empty); counting cards raises the return above chance but pushes keep the best below 1.
+Difficulty: 1 / 2 / 3 decks.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+from gymnax.environments import spaces
+
+from envs.popgym.cards import NUM_RANKS, TerminatingEnvironment, dealt_card, num_cards, rank
+from envs.popgym.cards import shuffled_deck
+from envs.popgym.factory import env_factory
+
+GUESS_HIGHER = 0
+
+
+@struct.dataclass
+class EnvState:
+    deck: jax.Array  # int32[N] shuffled card ids, dealt from the end
+    time: jax.Array  # int32, steps taken; card `time` (0-based) is the one on show
+
+
+@struct.dataclass
+class EnvParams:
+    max_steps_in_episode: int  # = N - 1, the episode length (ends by termination)
+
+
+class HigherLower(TerminatingEnvironment):
+    """HigherLower with `num_decks` decks (static)."""
+
+    def __init__(self, num_decks: int = 1):
+        self.num_decks = num_decks
+        self.n = num_cards(num_decks)
+
+    @property
+    def default_params(self) -> EnvParams:
+        return EnvParams(max_steps_in_episode=self.n - 1)
+
+    def get_obs(self, state: EnvState, params: EnvParams | None = None, key=None) -> jax.Array:
+        """Rank (int32 scalar) of the card on show."""
+        return rank(dealt_card(state.deck, state.time))
+
+    def reset_env(self, key: jax.Array, params: EnvParams) -> tuple[jax.Array, EnvState]:
+        state = EnvState(deck=shuffled_deck(key, self.n), time=jnp.zeros((), jnp.int32))
+        return self.get_obs(state), state
+
+    def step_env(self, key, state: EnvState, action, params: EnvParams):
+        current = self.get_obs(state)
+        state = state.replace(time=state.time + 1)
+        upcoming = self.get_obs(state)
+        scale = 1.0 / self.n
+        right = (upcoming > current) == (jnp.asarray(action) == GUESS_HIGHER)
+        reward = jnp.where(upcoming == current, 0.0, jnp.where(right, scale, -scale))
+        terminated = state.time >= self.n - 1  # popgym: deck had <= 1 card before dealing
+        return upcoming, state, reward.astype(jnp.float32), terminated, {}
+
+    def action_space(self, params: EnvParams | None = None) -> spaces.Discrete:
+        return spaces.Discrete(2)
+
+    def observation_space(self, params: EnvParams | None = None) -> spaces.Discrete:
+        return spaces.Discrete(NUM_RANKS)
+
+
+ENV_IDS = {
+    "HigherLowerEasy": env_factory(HigherLower, num_decks=1),
+    "HigherLowerMedium": env_factory(HigherLower, num_decks=2),
+    "HigherLowerHard": env_factory(HigherLower, num_decks=3),
+}
