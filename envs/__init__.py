@@ -1,0 +1,5 @@
+"""Environments (gymnax 1.x API): POPGym in JAX, meta-RL tasks, wrappers and the id registry."""
+
+from envs.registry import make, register, register_alias, registered_ids, suite
+
+__all__ = ["make", "register", "register_alias", "registered_ids", "suite"]

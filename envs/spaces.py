@@ -25,7 +25,9 @@ class MultiDiscrete(Space):
     def __init__(self, nvec: Sequence[int], dtype=jnp.int32):
         nvec = np.asarray(nvec, dtype=np.int64)
         if nvec.ndim != 1 or nvec.size == 0 or np.any(nvec <= 0):
-            raise ValueError(f"MultiDiscrete nvec must be a non-empty 1-D list of positive ints, got {nvec!r}")
+            raise ValueError(
+                f"MultiDiscrete nvec must be a non-empty 1-D list of positive ints, got {nvec!r}"
+            )
         self.nvec = nvec
         self.shape = (int(nvec.size),)
         self.dtype = dtype
@@ -48,7 +50,8 @@ class MultiDiscrete(Space):
     def unflatten(self, index: jax.Array) -> jax.Array:
         """Flat categorical index in [0, flat_n) -> multi-index `[k]` (row-major, last fastest)."""
         strides = np.concatenate([np.cumprod(self.nvec[::-1])[::-1][1:], [1]])
-        return ((index[..., None] // jnp.asarray(strides)) % jnp.asarray(self.nvec)).astype(self.dtype)
+        digits = (index[..., None] // jnp.asarray(strides)) % jnp.asarray(self.nvec)
+        return digits.astype(self.dtype)
 
     def flatten(self, x: jax.Array) -> jax.Array:
         """Multi-index `[..., k]` -> flat index (inverse of `unflatten`)."""

@@ -40,12 +40,46 @@ class Memory(nn.Module):
         raise NotImplementedError
 
     def __call__(self, carry: Carry, x: jax.Array, reset: jax.Array) -> tuple[Carry, jax.Array]:
-        """Sequence mode: `x[T, *batch, D]`, `reset[T, *batch]` -> `(carry, y[T, *batch, D_out])`."""
+        """Sequence mode: x[T, *batch, D], reset[T, *batch] -> (carry, y[T, *batch, D_out])."""
         raise NotImplementedError
 
     def step(self, carry: Carry, x: jax.Array, reset: jax.Array) -> tuple[Carry, jax.Array]:
         """Single-step mode: `x[*batch, D]`, `reset[*batch]` -> `(carry, y[*batch, D_out])`."""
         raise NotImplementedError
+
+
+def check_sequence_inputs(x: jax.Array, reset: jax.Array) -> None:
+    """ValueError unless `x` is `[T, *batch, D]` and `reset` is `[T, *batch]`."""
+    if x.ndim < 2:
+        raise ValueError(f"x must be [T, *batch, D] with ndim >= 2, got shape {x.shape}")
+    if reset.shape != x.shape[:-1]:
+        raise ValueError(
+            f"reset must have shape [T, *batch] = {x.shape[:-1]} to match x {x.shape}, "
+            f"got {reset.shape}"
+        )
+
+
+def check_step_inputs(x: jax.Array, reset: jax.Array) -> None:
+    """ValueError unless `x` is `[*batch, D]` and `reset` is `[*batch]`."""
+    if x.ndim < 1:
+        raise ValueError(f"x must be [*batch, D] with ndim >= 1, got shape {x.shape}")
+    if reset.shape != x.shape[:-1]:
+        raise ValueError(
+            f"reset must have shape [*batch] = {x.shape[:-1]} to match x {x.shape}, "
+            f"got {reset.shape}"
+        )
+
+
+def check_carry(carry: Carry, expected: Carry) -> None:
+    """ValueError unless `carry` has the structure and leaf shapes of `expected`."""
+    got = [tuple(leaf.shape) for leaf in jax.tree.leaves(carry)]
+    want = [tuple(leaf.shape) for leaf in jax.tree.leaves(expected)]
+    if jax.tree.structure(carry) != jax.tree.structure(expected) or got != want:
+        raise ValueError(
+            f"carry does not match initialize_carry for this batch shape: expected "
+            f"{jax.tree.structure(expected)} with leaf shapes {want}, got "
+            f"{jax.tree.structure(carry)} with leaf shapes {got}"
+        )
 
 
 _LAYERS: dict[str, type[Memory]] = {}

@@ -11,10 +11,16 @@ from gymnax.environments.environment import Environment, EnvParams
 
 from envs.popgym import (
     autoencode,
+    battleship,
+    cartpole,
     concentration,
     count_recall,
     higher_lower,
+    labyrinth_escape,
+    labyrinth_explore,
+    minesweeper,
     multiarmed_bandit,
+    pendulum,
     repeat_first,
     repeat_previous,
 )
@@ -27,6 +33,12 @@ FAMILIES = (
     concentration,
     higher_lower,
     multiarmed_bandit,
+    battleship,
+    minesweeper,
+    labyrinth_escape,
+    labyrinth_explore,
+    cartpole,
+    pendulum,
 )
 
 POPGYM_IDS: dict[str, Callable[[], tuple[Environment, EnvParams]]] = {

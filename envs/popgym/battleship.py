@@ -7,10 +7,13 @@ and overlaps no earlier ship (touching is allowed). The action is a MultiDiscret
 A shot is a hit only on a ship cell not shot before; a hit pays `1 / needed_hits`
 (needed_hits = 12), anything else `-1 / (n^2 - needed_hits)`. Terminated once every ship cell
 is hit; truncated when `time >= n^2`; both may be true on the same step. The observation is
-the last shot's outcome (0 at reset). A perfect game (each ship cell once) returns exactly 1.
+the last shot's outcome (0 at reset). A perfect game (each ship cell once) returns exactly 1;
+shooting only empty cells, some twice, returns as low as `-n^2 / (n^2 - 12)` (popgym's own
+bound: below -1, and random play occasionally gets there).
 
-JAX form: the observation is an int32 scalar (Discrete(2)), the ship placement a
-`lax.while_loop` rejection sampler per ship with popgym's proposal distribution.
+JAX form: the observation is an int32 scalar (Discrete(2)). Ships are placed by one categorical
+draw each over the valid placements, which has the law of popgym's rejection sampler (see
+`place_ship`) without its loop.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import jax.numpy as jnp
 from flax import struct
 from gymnax.environments import environment, spaces
 
+from envs.popgym.factory import env_factory
 from envs.spaces import MultiDiscrete
 
 SHIP_SIZES = (2, 3, 3, 4)
@@ -44,33 +48,25 @@ class EnvParams(environment.EnvParams):
 
 
 def place_ship(key: jax.Array, board: jax.Array, ship_size: int) -> jax.Array:
-    """Add one straight ship of `ship_size` cells to `board[n, n]` (bool) by rejection sampling.
+    """Add one straight ship of `ship_size` cells to `board[n, n]` (bool), uniformly at random
+    among the placements that stay on the board and cover no ship cell.
 
-    Proposal (popgym): first cell uniform, axis uniform, direction +-1 uniform; accepted when the
-    ship is on the board and covers no ship cell.
+    popgym rejection-samples (first cell, axis, direction +-1) proposals; every valid placement
+    is produced by exactly two of them (one from each end), so its law is this uniform one.
     """
     n = board.shape[0]
+    # Placements by first (top/left) cell: count ship cells they would cover; off-board counts.
+    padded = jnp.pad(board.astype(jnp.int32), (0, ship_size - 1), constant_values=1)
+    covered_down = sum(padded[k : k + n, :n] for k in range(ship_size))
+    covered_right = sum(padded[:n, k : k + n] for k in range(ship_size))
+    free = jnp.stack([covered_down == 0, covered_right == 0]).ravel()  # [2 * n * n]
+    choice = jax.random.categorical(key, jnp.where(free, 0.0, -jnp.inf))
+    down, row, col = choice // (n * n) == 0, (choice // n) % n, choice % n
     rows, cols = jnp.arange(n)[:, None], jnp.arange(n)[None, :]
-
-    def propose(key: jax.Array) -> tuple[jax.Array, jax.Array]:
-        key_start, key_dir = jax.random.split(key)
-        start = jax.random.randint(key_start, (2,), 0, n)
-        axis, sign = jax.random.randint(key_dir, (2,), 0, 2)
-        end = start.at[axis].add((1 - 2 * sign) * (ship_size - 1))
-        lo, hi = jnp.minimum(start, end), jnp.maximum(start, end)
-        mask = (rows >= lo[0]) & (rows <= hi[0]) & (cols >= lo[1]) & (cols <= hi[1])
-        valid = jnp.all((end >= 0) & (end < n)) & ~jnp.any(mask & board)
-        return mask, valid
-
-    def body(carry: tuple[jax.Array, jax.Array, jax.Array]) -> tuple:
-        key, _, _ = carry
-        key, key_try = jax.random.split(key)
-        return (key, *propose(key_try))
-
-    _, mask, _ = jax.lax.while_loop(
-        lambda carry: ~carry[2], body, (key, jnp.zeros_like(board), jnp.array(False))
-    )
-    return board | mask
+    length_down = jnp.where(down, ship_size, 1)
+    length_right = jnp.where(down, 1, ship_size)
+    ship = (rows >= row) & (rows < row + length_down) & (cols >= col) & (cols < col + length_right)
+    return board | ship
 
 
 class Battleship(environment.Environment[EnvState, EnvParams]):
@@ -97,7 +93,8 @@ class Battleship(environment.Environment[EnvState, EnvParams]):
     def reset_env(self, key: jax.Array, params: EnvParams) -> tuple[jax.Array, EnvState]:
         n = self.board_size
         board = jnp.zeros((n, n), bool)
-        for key_ship, size in zip(jax.random.split(key, len(self.ship_sizes)), self.ship_sizes):
+        keys = jax.random.split(key, len(self.ship_sizes))
+        for key_ship, size in zip(keys, self.ship_sizes, strict=True):
             board = place_ship(key_ship, board, size)
         state = EnvState(
             board=board, guesses=jnp.zeros((n, n), bool), hits=jnp.array(0, jnp.int32), time=0
@@ -114,12 +111,11 @@ class Battleship(environment.Environment[EnvState, EnvParams]):
             hits=state.hits + hit.astype(jnp.int32),
             time=state.time + 1,
         )
+        # Scales from the static board, in float64 like popgym, then rounded once to float32:
         # all hits sum to 1; a board of misses sums to -1 over the n^2 - needed_hits empty cells.
-        reward = jnp.where(
-            hit,
-            1.0 / self.needed_hits,
-            -1.0 / (params.max_steps_in_episode - self.needed_hits),
-        ).astype(jnp.float32)
+        hit_reward = 1.0 / self.needed_hits
+        miss_reward = -1.0 / (self.board_size**2 - self.needed_hits)
+        reward = jnp.where(hit, jnp.float32(hit_reward), jnp.float32(miss_reward))
         terminated = state.hits == self.needed_hits
         return hit.astype(jnp.int32), state, reward, terminated, {}
 
@@ -130,16 +126,8 @@ class Battleship(environment.Environment[EnvState, EnvParams]):
         return spaces.Discrete(2)
 
 
-def _factory(board_size: int) -> Callable[[], tuple[Battleship, EnvParams]]:
-    def make() -> tuple[Battleship, EnvParams]:
-        env = Battleship(board_size=board_size)
-        return env, env.default_params
-
-    return make
-
-
 ENV_IDS: dict[str, Callable[[], tuple[Battleship, EnvParams]]] = {
-    "BattleshipEasy": _factory(8),
-    "BattleshipMedium": _factory(10),
-    "BattleshipHard": _factory(12),
+    "BattleshipEasy": env_factory(Battleship, board_size=8),
+    "BattleshipMedium": env_factory(Battleship, board_size=10),
+    "BattleshipHard": env_factory(Battleship, board_size=12),
 }

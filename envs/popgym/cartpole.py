@@ -34,6 +34,8 @@ import jax.numpy as jnp
 from flax import struct
 from gymnax.environments import environment, spaces
 
+from envs.popgym.factory import env_factory
+
 THETA_THRESHOLD = 12 * 2 * math.pi / 360  # rad, gymnasium's failure angle
 X_THRESHOLD = 2.4  # m, gymnasium's failure position
 # popgym's PositionOnly observation box (twice the failure thresholds), also the noise clip range.
@@ -89,9 +91,7 @@ def cartpole_step(state: EnvState, action: jax.Array, params: EnvParams) -> EnvS
 
 def cartpole_failed(state: EnvState, params: EnvParams) -> jax.Array:
     """gymnasium's termination: cart off the track or pole past the failure angle."""
-    return (jnp.abs(state.x) > params.x_threshold) | (
-        jnp.abs(state.theta) > params.theta_threshold
-    )
+    return (jnp.abs(state.x) > params.x_threshold) | (jnp.abs(state.theta) > params.theta_threshold)
 
 
 class PositionOnlyCartPole(environment.Environment[EnvState, EnvParams]):
@@ -130,7 +130,8 @@ class PositionOnlyCartPole(environment.Environment[EnvState, EnvParams]):
     ) -> tuple[jax.Array, EnvState, jax.Array, jax.Array, dict[str, Any]]:
         state = cartpole_step(state, action, params)
         reward = jnp.float32(1.0) / params.max_steps_in_episode
-        return self.observe_step(key, state, params), state, reward, cartpole_failed(state, params), {}
+        obs = self.observe_step(key, state, params)
+        return obs, state, reward, cartpole_failed(state, params), {}
 
     @property
     def num_actions(self) -> int:
@@ -168,22 +169,14 @@ class NoisyPositionOnlyCartPole(PositionOnlyCartPole):
         return jnp.clip(clean + noise, -high, high)
 
 
-def _factory(cls: type, **kwargs: Any) -> Callable[[], tuple[environment.Environment, EnvParams]]:
-    def make() -> tuple[environment.Environment, EnvParams]:
-        env = cls(**kwargs)
-        return env, env.default_params
-
-    return make
-
-
 ENV_IDS: dict[str, Callable[[], tuple[environment.Environment, EnvParams]]] = {
-    "PositionOnlyCartPoleEasy": _factory(PositionOnlyCartPole, max_steps_in_episode=200),
-    "PositionOnlyCartPoleMedium": _factory(PositionOnlyCartPole, max_steps_in_episode=400),
-    "PositionOnlyCartPoleHard": _factory(PositionOnlyCartPole, max_steps_in_episode=600),
-    "VelocityOnlyCartPoleEasy": _factory(VelocityOnlyCartPole, max_steps_in_episode=200),
-    "VelocityOnlyCartPoleMedium": _factory(VelocityOnlyCartPole, max_steps_in_episode=400),
-    "VelocityOnlyCartPoleHard": _factory(VelocityOnlyCartPole, max_steps_in_episode=600),
-    "NoisyPositionOnlyCartPoleEasy": _factory(NoisyPositionOnlyCartPole, noise_sigma=0.1),
-    "NoisyPositionOnlyCartPoleMedium": _factory(NoisyPositionOnlyCartPole, noise_sigma=0.2),
-    "NoisyPositionOnlyCartPoleHard": _factory(NoisyPositionOnlyCartPole, noise_sigma=0.3),
+    "PositionOnlyCartPoleEasy": env_factory(PositionOnlyCartPole, max_steps_in_episode=200),
+    "PositionOnlyCartPoleMedium": env_factory(PositionOnlyCartPole, max_steps_in_episode=400),
+    "PositionOnlyCartPoleHard": env_factory(PositionOnlyCartPole, max_steps_in_episode=600),
+    "VelocityOnlyCartPoleEasy": env_factory(VelocityOnlyCartPole, max_steps_in_episode=200),
+    "VelocityOnlyCartPoleMedium": env_factory(VelocityOnlyCartPole, max_steps_in_episode=400),
+    "VelocityOnlyCartPoleHard": env_factory(VelocityOnlyCartPole, max_steps_in_episode=600),
+    "NoisyPositionOnlyCartPoleEasy": env_factory(NoisyPositionOnlyCartPole, noise_sigma=0.1),
+    "NoisyPositionOnlyCartPoleMedium": env_factory(NoisyPositionOnlyCartPole, noise_sigma=0.2),
+    "NoisyPositionOnlyCartPoleHard": env_factory(NoisyPositionOnlyCartPole, noise_sigma=0.3),
 }

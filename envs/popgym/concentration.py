@@ -85,13 +85,10 @@ class Concentration(Environment):
         kinds = self.kind(state.deck)
         pair_found = second_flip & ~already_up & (kinds[first] == kinds[flip]) & (first != flip)
         cards_in_play = jnp.where(second_flip, 2, 1)
-        reward = jnp.where(
-            already_up,
-            self.failure_reward * cards_in_play,
-            jnp.where(
-                second_flip, jnp.where(pair_found, self.success_reward, 2 * self.failure_reward), 0.0
-            ),
-        ).astype(jnp.float32)
+        pair_reward = jnp.where(pair_found, self.success_reward, 2 * self.failure_reward)
+        turn_reward = jnp.where(second_flip, pair_reward, 0.0)
+        reward = jnp.where(already_up, self.failure_reward * cards_in_play, turn_reward)
+        reward = reward.astype(jnp.float32)
         face_up = jnp.where(
             pair_found, state.face_up.at[first].set(True).at[flip].set(True), state.face_up
         )

@@ -16,8 +16,13 @@ import jax.numpy as jnp
 from flax import struct
 from gymnax.environments import spaces
 
-from envs.popgym.cards import TerminatingEnvironment, card_attribute, dealt_card, num_cards
-from envs.popgym.cards import shuffled_deck
+from envs.popgym.cards import (
+    TerminatingEnvironment,
+    card_attribute,
+    dealt_card,
+    num_cards,
+    shuffled_deck,
+)
 from envs.popgym.factory import env_factory
 from envs.spaces import MultiDiscrete
 

@@ -1,4 +1,4 @@
-"""`env_factory`: the zero-argument `(env, env_params)` factories that fill each family's ENV_IDS."""
+"""`env_factory`: zero-argument `(env, env_params)` factories for each family's ENV_IDS."""
 
 from __future__ import annotations
 

@@ -14,8 +14,14 @@ import jax.numpy as jnp
 from flax import struct
 from gymnax.environments import spaces
 
-from envs.popgym.cards import NUM_RANKS, TerminatingEnvironment, dealt_card, num_cards, rank
-from envs.popgym.cards import shuffled_deck
+from envs.popgym.cards import (
+    NUM_RANKS,
+    TerminatingEnvironment,
+    dealt_card,
+    num_cards,
+    rank,
+    shuffled_deck,
+)
 from envs.popgym.factory import env_factory
 
 GUESS_HIGHER = 0

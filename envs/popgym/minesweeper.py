@@ -12,7 +12,8 @@ Truncated when `time == L` and the step did not terminate. Revealing every free 
 returns exactly 1.
 
 JAX form: the observation is an int32 scalar; the board is an int8 grid (0 clear, 1 mine,
-2 revealed) as in popgym, plus a `terminated` flag so truncation can exclude termination.
+2 revealed) as in popgym, plus a `terminated` flag so truncation can exclude termination. The
+reward scales follow the static board; `EnvParams.max_steps_in_episode` (= L) sets truncation.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import jax.numpy as jnp
 from flax import struct
 from gymnax.environments import environment, spaces
 
+from envs.popgym.factory import env_factory
 from envs.spaces import MultiDiscrete
 
 CLEAR, MINE, VIEWED = 0, 1, 2  # popgym's HiddenSquare codes
@@ -88,16 +90,21 @@ class MineSweeper(environment.Environment[EnvState, EnvParams]):
     ) -> tuple[jax.Array, EnvState, jax.Array, jax.Array, dict[str, Any]]:
         row, col = action[0], action[1]
         cell = state.hidden[row, col]
-        free = params.max_steps_in_episode
+        # Scales from the static board, in float64 like popgym, then rounded once to float32.
+        free = self.free_cells
         success, fail = 1.0 / free, -0.5 - 1.0 / free
         # -0.5 over the L - 2 repeats that can fit between a first reveal and a final mine.
         repeat = -0.5 / (free - 2)
-        reward = jnp.select([cell == MINE, cell == VIEWED], [fail, repeat], success)
+        reward = jnp.select(
+            [cell == MINE, cell == VIEWED],
+            [jnp.float32(fail), jnp.float32(repeat)],
+            jnp.float32(success),
+        )
         hidden = jnp.where(cell == CLEAR, state.hidden.at[row, col].set(VIEWED), state.hidden)
         terminated = (cell == MINE) | jnp.all(hidden != CLEAR)
         state = state.replace(hidden=hidden, terminated=terminated, time=state.time + 1)
         obs = state.neighbors[row, col]
-        return obs, state, reward.astype(jnp.float32), terminated, {}
+        return obs, state, reward, terminated, {}
 
     def is_truncated(self, state: EnvState, params: EnvParams) -> jax.Array:
         return (state.time >= params.max_steps_in_episode) & ~state.terminated
@@ -109,16 +116,8 @@ class MineSweeper(environment.Environment[EnvState, EnvParams]):
         return spaces.Discrete(min(self.num_mines + 1, 10))
 
 
-def _factory(dims: tuple[int, int], num_mines: int) -> Callable[[], tuple[MineSweeper, EnvParams]]:
-    def make() -> tuple[MineSweeper, EnvParams]:
-        env = MineSweeper(dims, num_mines)
-        return env, env.default_params
-
-    return make
-
-
 ENV_IDS: dict[str, Callable[[], tuple[MineSweeper, EnvParams]]] = {
-    "MineSweeperEasy": _factory((4, 4), 2),
-    "MineSweeperMedium": _factory((6, 6), 6),
-    "MineSweeperHard": _factory((8, 8), 10),
+    "MineSweeperEasy": env_factory(MineSweeper, dims=(4, 4), num_mines=2),
+    "MineSweeperMedium": env_factory(MineSweeper, dims=(6, 6), num_mines=6),
+    "MineSweeperHard": env_factory(MineSweeper, dims=(8, 8), num_mines=10),
 }

@@ -31,6 +31,8 @@ import jax.numpy as jnp
 from flax import struct
 from gymnax.environments import environment, spaces
 
+from envs.popgym.factory import env_factory
+
 REWARD_LOW = -16.2736044  # popgym's bound on gymnasium's reward: -(pi^2 + 0.1 * 8^2 + 0.001 * 2^2)
 
 
@@ -68,11 +70,12 @@ def pendulum_step(
     """gymnasium's Pendulum step: returns the next state and its (negative-cost) reward."""
     u = jnp.clip(torque, -params.max_torque, params.max_torque)
     cost = angle_normalize(state.theta) ** 2 + 0.1 * state.theta_dot**2 + 0.001 * u**2
-    # theta_dot' = theta_dot + (3g/(2l) sin(theta) + 3/(m l^2) u) dt;  theta' = theta + theta_dot' dt
-    theta_acc = 3 * params.g / (2 * params.l) * jnp.sin(state.theta) + 3.0 / (
-        params.m * params.l**2
-    ) * u
-    theta_dot = jnp.clip(state.theta_dot + theta_acc * params.dt, -params.max_speed, params.max_speed)
+    # theta_dot' = clip(theta_dot + (3g/(2l) sin(theta) + 3/(m l^2) u) dt);  theta' += theta_dot' dt
+    theta_acc = (
+        3 * params.g / (2 * params.l) * jnp.sin(state.theta) + 3.0 / (params.m * params.l**2) * u
+    )
+    theta_dot = state.theta_dot + theta_acc * params.dt
+    theta_dot = jnp.clip(theta_dot, -params.max_speed, params.max_speed)
     theta = state.theta + theta_dot * params.dt
     return state.replace(theta=theta, theta_dot=theta_dot, time=state.time + 1), -cost
 
@@ -136,19 +139,11 @@ class NoisyPositionOnlyPendulum(PositionOnlyPendulum):
         return jnp.clip(clean + noise, -1.0, 1.0)
 
 
-def _factory(cls: type, **kwargs: Any) -> Callable[[], tuple[environment.Environment, EnvParams]]:
-    def make() -> tuple[environment.Environment, EnvParams]:
-        env = cls(**kwargs)
-        return env, env.default_params
-
-    return make
-
-
 ENV_IDS: dict[str, Callable[[], tuple[environment.Environment, EnvParams]]] = {
-    "PositionOnlyPendulumEasy": _factory(PositionOnlyPendulum, max_steps_in_episode=200),
-    "PositionOnlyPendulumMedium": _factory(PositionOnlyPendulum, max_steps_in_episode=150),
-    "PositionOnlyPendulumHard": _factory(PositionOnlyPendulum, max_steps_in_episode=100),
-    "NoisyPositionOnlyPendulumEasy": _factory(NoisyPositionOnlyPendulum, noise_sigma=0.1),
-    "NoisyPositionOnlyPendulumMedium": _factory(NoisyPositionOnlyPendulum, noise_sigma=0.2),
-    "NoisyPositionOnlyPendulumHard": _factory(NoisyPositionOnlyPendulum, noise_sigma=0.3),
+    "PositionOnlyPendulumEasy": env_factory(PositionOnlyPendulum, max_steps_in_episode=200),
+    "PositionOnlyPendulumMedium": env_factory(PositionOnlyPendulum, max_steps_in_episode=150),
+    "PositionOnlyPendulumHard": env_factory(PositionOnlyPendulum, max_steps_in_episode=100),
+    "NoisyPositionOnlyPendulumEasy": env_factory(NoisyPositionOnlyPendulum, noise_sigma=0.1),
+    "NoisyPositionOnlyPendulumMedium": env_factory(NoisyPositionOnlyPendulum, noise_sigma=0.2),
+    "NoisyPositionOnlyPendulumHard": env_factory(NoisyPositionOnlyPendulum, noise_sigma=0.3),
 }

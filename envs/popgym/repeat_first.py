@@ -13,8 +13,14 @@ import jax.numpy as jnp
 from flax import struct
 from gymnax.environments import spaces
 
-from envs.popgym.cards import NUM_SUITS, TerminatingEnvironment, dealt_card, num_cards
-from envs.popgym.cards import shuffled_deck, suit
+from envs.popgym.cards import (
+    NUM_SUITS,
+    TerminatingEnvironment,
+    dealt_card,
+    num_cards,
+    shuffled_deck,
+    suit,
+)
 from envs.popgym.factory import env_factory
 
 

@@ -15,8 +15,14 @@ import jax.numpy as jnp
 from flax import struct
 from gymnax.environments import spaces
 
-from envs.popgym.cards import NUM_SUITS, TerminatingEnvironment, dealt_card, num_cards
-from envs.popgym.cards import shuffled_deck, suit
+from envs.popgym.cards import (
+    NUM_SUITS,
+    TerminatingEnvironment,
+    dealt_card,
+    num_cards,
+    shuffled_deck,
+    suit,
+)
 from envs.popgym.factory import env_factory
 
 
@@ -38,7 +44,7 @@ class RepeatPrevious(TerminatingEnvironment):
         self.num_decks = num_decks
         self.n = num_cards(num_decks)
         if not isinstance(k, int) or not 1 <= k < self.n:
-            raise ValueError(f"k must be an int in [1, {self.n}) for {num_decks} deck(s), got {k!r}")
+            raise ValueError(f"k must be an int in [1, {self.n}) for {num_decks} decks, got {k!r}")
         self.k = k
 
     @property

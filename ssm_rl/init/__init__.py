@@ -1,0 +1,1 @@
+"""Initialisers for SSM state matrices (numpy float64, evaluated once at parameter init)."""

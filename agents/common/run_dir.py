@@ -1,0 +1,80 @@
+"""A training run's directory: its config, checkpoint, metrics log and TensorBoard events.
+
+    <run dir>/config.yaml        the full, resolved training config (written once)
+    <run dir>/checkpoint.ckpt    the latest whole train state (agents.common.checkpoint)
+    <run dir>/metrics.jsonl      one JSON line per logged step (agents.common.run_logger)
+    <run dir>/tb/seed_<k>/       TensorBoard event files, one directory per seed
+
+Hydra chooses the directory (`outputs/<date>/<time>`); this module only fills it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CONFIG_FILE = "config.yaml"
+CHECKPOINT_FILE = "checkpoint.ckpt"
+METRICS_FILE = "metrics.jsonl"
+TENSORBOARD_DIR = "tb"
+
+
+class RunDir:
+    """Paths and small file operations of one run directory."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+
+    @property
+    def config_path(self) -> Path:
+        return self.path / CONFIG_FILE
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.path / CHECKPOINT_FILE
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / METRICS_FILE
+
+    def tensorboard_dir(self, seed_index: int) -> Path:
+        return self.path / TENSORBOARD_DIR / f"seed_{seed_index}"
+
+    def has_checkpoint(self) -> bool:
+        return self.checkpoint_path.is_file()
+
+    def write_config(self, config: dict[str, Any]) -> None:
+        """Write `config.yaml`; refuse to overwrite a different config already there."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        if self.config_path.exists():
+            existing = self.read_config()
+            if existing != config:
+                raise ValueError(
+                    f"{str(self.path)!r} already holds a run with a different config; "
+                    "choose a new run directory or resume it"
+                )
+            return
+        self.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+    def read_config(self) -> dict[str, Any]:
+        if not self.config_path.is_file():
+            raise ValueError(f"{str(self.path)!r} is not a run directory: no {CONFIG_FILE}")
+        return yaml.safe_load(self.config_path.read_text())
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        """All rows of `metrics.jsonl` (empty if none)."""
+        if not self.metrics_path.is_file():
+            return []
+        with self.metrics_path.open() as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    def truncate_metrics(self, last_step: int, key: str = "update") -> None:
+        """Drop rows with `row[key] > last_step` (written after the checkpoint being resumed)."""
+        rows = [r for r in self.read_metrics() if r[key] <= last_step]
+        tmp = self.metrics_path.with_suffix(".jsonl.tmp")
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        os.replace(tmp, self.metrics_path)

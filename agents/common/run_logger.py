@@ -1,0 +1,107 @@
+"""Host-side logging between jitted chunks: metrics.jsonl, TensorBoard scalars, a progress bar.
+
+Scalars come per seed: `{name: array[num_seeds]}`. NaN means "no value" (e.g. no episode ended
+during that update): it is written as `null` to metrics.jsonl and skipped in TensorBoard.
+Each seed gets its own TensorBoard directory (`tb/seed_<k>`) so curves overlay by seed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from typing import Any
+
+import numpy as np
+
+from agents.common.run_dir import RunDir
+
+
+class RunLogger:
+    """Writes per-seed scalars at integer steps and advances a progress bar over `total`.
+
+    Args:
+      run_dir: where metrics.jsonl and tb/ live.
+      num_seeds: length of every scalar array.
+      total: progress-bar total (e.g. env steps per seed); `initial` where it starts (resume).
+      step_key: name of the step field in metrics.jsonl rows (e.g. "update").
+      tensorboard, progress_bar: switch those outputs on or off.
+    """
+
+    def __init__(
+        self,
+        run_dir: RunDir,
+        num_seeds: int,
+        total: int,
+        initial: int = 0,
+        *,
+        step_key: str = "update",
+        unit: str = "step",
+        tensorboard: bool = True,
+        progress_bar: bool = True,
+        purge_step: int | None = None,
+    ):
+        self.run_dir = run_dir
+        self.num_seeds = num_seeds
+        self.step_key = step_key
+        run_dir.path.mkdir(parents=True, exist_ok=True)
+        self._metrics = run_dir.metrics_path.open("a")
+        self._writers = []
+        if tensorboard:
+            from tensorboardX import SummaryWriter
+
+            self._writers = [
+                SummaryWriter(str(run_dir.tensorboard_dir(k)), purge_step=purge_step)
+                for k in range(num_seeds)
+            ]
+        self._bar = None
+        if progress_bar:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=total, initial=initial, unit=unit, unit_scale=True,
+                             dynamic_ncols=True)
+
+    def log(self, step: int, scalars: dict[str, Any], fields: dict[str, Any] | None = None,
+            tb_step: int | None = None) -> None:
+        """One row: `scalars` `{name: [num_seeds]}` plus plain `fields` (e.g. env_steps).
+
+        TensorBoard uses `tb_step` as x (default `step`).
+        """
+        per_seed = {k: np.broadcast_to(np.asarray(v, np.float64), (self.num_seeds,))
+                    for k, v in scalars.items()}
+        row = {self.step_key: int(step), **(fields or {}), "time": time.time()}
+        row["metrics"] = {k: [None if math.isnan(x) else float(x) for x in v]
+                          for k, v in per_seed.items()}
+        self._metrics.write(json.dumps(row) + "\n")
+        x = int(step if tb_step is None else tb_step)
+        for seed, writer in enumerate(self._writers):
+            for name, values in per_seed.items():
+                if not math.isnan(values[seed]):
+                    writer.add_scalar(name, values[seed], x)
+
+    def advance(self, amount: int, postfix: dict[str, Any] | None = None) -> None:
+        """Move the progress bar by `amount` and show `postfix` (e.g. return, SPS)."""
+        self.flush()
+        if self._bar is not None:
+            if postfix:
+                self._bar.set_postfix(postfix, refresh=False)
+            self._bar.update(amount)
+
+    def flush(self) -> None:
+        self._metrics.flush()
+        for writer in self._writers:
+            writer.flush()
+
+    def close(self) -> None:
+        self.flush()
+        self._metrics.close()
+        for writer in self._writers:
+            writer.close()
+        if self._bar is not None:
+            self._bar.close()
+
+    def __enter__(self) -> RunLogger:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

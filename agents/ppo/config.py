@@ -1,0 +1,202 @@
+"""Typed configuration of a PPO run, its Hydra schema and its validation.
+
+The dataclasses are the schema Hydra merges `configs/train_ppo.yaml` and its groups into
+(`register_configs`), so a misspelt key fails at composition. `validate` checks values (env id,
+memory name and options, batch divisibility, ranges) before anything is compiled, naming the
+bad value and what is allowed.
+
+Sizes: one update collects `num_envs x num_steps` env steps per seed; the update runs
+`update_epochs` passes over `num_minibatches` minibatches of `num_envs / num_minibatches`
+whole environment sequences of length `num_steps`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+
+@dataclass
+class EnvConfig:
+    """Which environment, from which suite, with which agent-side wrappers."""
+
+    suite: str = "popgym"  # a suite of envs.registry, or "any" (every registered id)
+    id: str = "RepeatPreviousEasy"
+    previous_action: bool = True  # previous action, reward and is-first flag in the observation
+    flatten_multidiscrete: bool = True  # MultiDiscrete actions as one categorical
+
+
+@dataclass
+class NetworkConfig:
+    """Actor and critic heads on top of the memory."""
+
+    head_hidden: int = 256
+    activation: str = "relu"
+
+
+@dataclass
+class AlgoConfig:
+    """PPO hyper-parameters (defaults: the S5 RL paper's single POPGym config)."""
+
+    total_timesteps: int = 15_000_000  # env steps per seed
+    num_envs: int = 64
+    num_steps: int = 1024  # rollout length T
+    update_epochs: int = 30
+    num_minibatches: int = 8
+    learning_rate: float = 5e-5
+    anneal_lr: bool = False  # linear decay to 0 over the run
+    adam_eps: float = 1e-5
+    gamma: float = 0.99
+    gae_lambda: float = 1.0
+    clip_eps: float = 0.2
+    clip_value: bool = True  # PPO value clipping with clip_eps
+    normalize_advantages: bool = True  # per minibatch
+    ent_coef: float = 0.0
+    vf_coef: float = 1.0
+    max_grad_norm: float = 0.5
+
+    @property
+    def steps_per_update(self) -> int:
+        return self.num_envs * self.num_steps
+
+    @property
+    def num_updates(self) -> int:
+        return self.total_timesteps // self.steps_per_update
+
+
+@dataclass
+class LoggerConfig:
+    """Host-side run machinery: chunking, TensorBoard, progress bar, checkpoints."""
+
+    updates_per_chunk: int = 1  # jitted updates between host callbacks
+    tensorboard: bool = True
+    progress_bar: bool = True
+    checkpoint: bool = True  # save the whole train state after every chunk
+
+
+@dataclass
+class TrainPPOConfig:
+    """A whole run. `model` is `{"name": <memory>, **make_memory options}`."""
+
+    env: EnvConfig = field(default_factory=EnvConfig)
+    model: dict[str, Any] = field(default_factory=lambda: {"name": "s5"})
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    algo: AlgoConfig = field(default_factory=AlgoConfig)
+    logger: LoggerConfig = field(default_factory=LoggerConfig)
+    seed: int = 0
+    num_seeds: int = 1  # seeds trained at once (vmap); seed k uses PRNGKey(seed) split k
+    resume: str | None = None  # run directory to continue
+
+    @property
+    def memory_name(self) -> str:
+        return str(self.model["name"])
+
+    @property
+    def memory_options(self) -> dict[str, Any]:
+        return {k: v for k, v in self.model.items() if k != "name"}
+
+
+def register_configs() -> None:
+    """Register the schema `train_ppo_schema` in Hydra's ConfigStore (idempotent)."""
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.instance().store(name="train_ppo_schema", node=TrainPPOConfig)
+
+
+def from_omegaconf(cfg: DictConfig | dict) -> TrainPPOConfig:
+    """A composed Hydra config (or a plain nested dict) -> `TrainPPOConfig`.
+
+    Unknown keys raise ValueError naming them and the allowed keys.
+    """
+    if isinstance(cfg, DictConfig):
+        cfg = OmegaConf.to_container(cfg, resolve=True)
+    cfg = {k: v for k, v in cfg.items() if k != "hydra"}
+    return _build(TrainPPOConfig, cfg, "")
+
+
+def _build(cls: type, values: dict, prefix: str):
+    names = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(names))
+    if unknown:
+        raise ValueError(
+            f"unknown config key(s) {[prefix + k for k in unknown]}; allowed under "
+            f"{prefix.rstrip('.') or 'the top level'}: {sorted(names)}"
+        )
+    kwargs = {}
+    for name, value in values.items():
+        default = getattr(cls(), name)
+        if dataclasses.is_dataclass(default):
+            kwargs[name] = _build(type(default), value, f"{prefix}{name}.")
+        else:
+            kwargs[name] = value
+    return cls(**kwargs)
+
+
+def to_dict(config: TrainPPOConfig) -> dict[str, Any]:
+    return dataclasses.asdict(config)
+
+
+def validate(config: TrainPPOConfig, *, env_known: bool = False) -> None:
+    """ValueError naming the first bad value and what is allowed; runs before compiling.
+
+    `env_known=True` skips the env-id check (an env object is supplied directly).
+    """
+    from agents.ppo.network import check_activation
+    from ssm_rl.memory import available_memories, make_memory
+
+    if not env_known:
+        _validate_env(config.env)
+    algo = config.algo
+    for name in ("total_timesteps", "num_envs", "num_steps", "update_epochs", "num_minibatches"):
+        _positive_int(f"algo.{name}", getattr(algo, name))
+    for name in ("num_seeds",):
+        _positive_int(name, getattr(config, name))
+    _positive_int("logger.updates_per_chunk", config.logger.updates_per_chunk)
+    _positive_int("network.head_hidden", config.network.head_hidden)
+    if algo.num_envs % algo.num_minibatches:
+        divisors = [d for d in range(1, algo.num_envs + 1) if algo.num_envs % d == 0]
+        raise ValueError(
+            f"algo.num_minibatches={algo.num_minibatches} must divide algo.num_envs="
+            f"{algo.num_envs} (minibatches split environments, never time); allowed: {divisors}"
+        )
+    if algo.total_timesteps < algo.steps_per_update:
+        raise ValueError(
+            f"algo.total_timesteps={algo.total_timesteps} is less than one update of "
+            f"num_envs x num_steps = {algo.steps_per_update} env steps"
+        )
+    for name, lo, hi in (("gamma", 0.0, 1.0), ("gae_lambda", 0.0, 1.0)):
+        value = getattr(algo, name)
+        if not lo <= value <= hi:
+            raise ValueError(f"algo.{name}={value!r} must lie in [{lo}, {hi}]")
+    for name in ("learning_rate", "clip_eps", "max_grad_norm", "adam_eps"):
+        if not getattr(algo, name) > 0:
+            raise ValueError(f"algo.{name}={getattr(algo, name)!r} must be > 0")
+    for name in ("ent_coef", "vf_coef"):
+        if not getattr(algo, name) >= 0:
+            raise ValueError(f"algo.{name}={getattr(algo, name)!r} must be >= 0")
+    check_activation(config.network.activation)
+    if "name" not in config.model:
+        raise ValueError(f"model needs a 'name' (one of {available_memories()}), got {config.model}")
+    make_memory(config.memory_name, **config.memory_options)  # raises on bad names/options
+
+
+def _validate_env(env: EnvConfig) -> None:
+    from envs import registry
+
+    allowed = registry.registered_ids() if env.suite == "any" else registry.suite(env.suite)
+    if env.id not in allowed:
+        # Aliases (e.g. popgym's gym ids) resolve through make; anything else is an error.
+        try:
+            registry.make(env.id)
+        except ValueError:
+            raise ValueError(
+                f"env.id={env.id!r} is not in suite {env.suite!r}; allowed: {allowed}"
+            ) from None
+
+
+def _positive_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name}={value!r} must be a positive integer")

@@ -1,0 +1,128 @@
+"""A PPO run on the host: compile once, train in chunks, log, checkpoint, resume.
+
+`run_training(config, run_dir)` is what `scripts/train_ppo.py` calls after Hydra composed the
+config; tests call it directly. Resuming (`config.resume = <run dir>`) reads that directory's
+stored config and checkpoint and continues to the stored `total_timesteps`; on CPU the result
+is bit-identical to a run that was never stopped.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from agents.common.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from agents.common.run_dir import RunDir
+from agents.common.run_logger import RunLogger
+from agents.common.runner import ChunkReport, compile_chunk, run_chunks
+from agents.ppo.config import TrainPPOConfig, from_omegaconf, to_dict, validate
+from agents.ppo.train import RecurrentPPO, make_train, seed_keys
+
+
+def load_run_config(run_dir: str | Path) -> TrainPPOConfig:
+    """The config stored in a run directory."""
+    return from_omegaconf(RunDir(run_dir).read_config())
+
+
+def restore_state(ppo: RecurrentPPO, run_dir: RunDir):
+    """`(state [num_seeds, ...], updates done)` from the run's checkpoint."""
+    target = jax.jit(jax.vmap(ppo.init))(seed_keys(ppo.config))
+    state, metadata = load_checkpoint(run_dir.checkpoint_path, target)
+    stored = {**to_dict(ppo.config), "resume": None}
+    if metadata.get("config") != stored:
+        raise CheckpointError(
+            f"checkpoint {str(run_dir.checkpoint_path)!r} was written by a different config "
+            f"than {str(run_dir.config_path)!r}"
+        )
+    return state, int(metadata["update"])
+
+
+def run_training(config: TrainPPOConfig, run_dir: str | Path | None = None) -> Path:
+    """Train (or resume) and return the run directory.
+
+    Fresh run: `run_dir` must be given; it receives config.yaml, checkpoint.ckpt,
+    metrics.jsonl and tb/. Resume: `config.resume` names the run directory; every other
+    setting comes from the config stored there.
+    """
+    if config.resume:
+        run = RunDir(config.resume)
+        config = load_run_config(run.path)
+        validate(config)
+        if not run.has_checkpoint():
+            raise ValueError(f"cannot resume {str(run.path)!r}: it has no checkpoint yet")
+    else:
+        if run_dir is None:
+            raise ValueError("run_training needs a run_dir for a fresh run")
+        validate(config)
+        run = RunDir(run_dir)
+        if run.has_checkpoint():
+            raise ValueError(
+                f"{str(run.path)!r} already holds a checkpoint; continue it with resume={run.path}"
+            )
+        run.write_config({**to_dict(config), "resume": None})
+
+    ppo = make_train(config)
+    algo = config.algo
+    if config.resume or run.has_checkpoint():
+        state, done = restore_state(ppo, run)
+        run.truncate_metrics(done)
+    else:
+        state, done = jax.jit(jax.vmap(ppo.init))(seed_keys(config)), 0
+
+    per_chunk = config.logger.updates_per_chunk
+    chunk = jax.vmap(partial(ppo.run, max_updates=per_chunk), in_axes=(0, None))
+    compiled, compile_seconds = compile_chunk(chunk, state)
+    steps = algo.steps_per_update
+    stored_config = {**to_dict(config), "resume": None}
+
+    with RunLogger(
+        run,
+        config.num_seeds,
+        total=ppo.num_updates * steps,
+        initial=done * steps,
+        unit="env-step",
+        tensorboard=config.logger.tensorboard,
+        progress_bar=config.logger.progress_bar,
+        purge_step=done * steps + 1 if done else None,
+    ) as logger:
+
+        def on_chunk(report: ChunkReport) -> None:
+            sps = report.count * steps * config.num_seeds / report.seconds
+            first = report.done - report.count
+            for i in range(report.count):
+                update = first + i + 1
+                scalars = _update_scalars(report.metrics, i)
+                extra = {"perf/sps": sps} if i == report.count - 1 else {}
+                if update == done + 1:
+                    extra["perf/compile_seconds"] = compile_seconds
+                logger.log(update, {**scalars, **extra}, {"env_steps": update * steps},
+                           tb_step=update * steps)
+            if config.logger.checkpoint:
+                save_checkpoint(
+                    run.checkpoint_path,
+                    report.state,
+                    {"update": report.done, "env_steps": report.done * steps,
+                     "config": stored_config},
+                )
+            returns = scalars["episode/return"]
+            shown = f"{np.nanmean(returns):.3f}" if np.isfinite(returns).any() else "-"
+            logger.advance(report.count * steps, {"return": shown, "sps": f"{sps:.0f}"})
+
+        run_chunks(compiled, state, done=done, total=ppo.num_updates, per_chunk=per_chunk,
+                   callback=on_chunk)
+    return run.path
+
+
+def _update_scalars(metrics: dict[str, np.ndarray], i: int) -> dict[str, np.ndarray]:
+    """Row i of the chunk's metrics `{name: [num_seeds, n]}`; episode stats NaN where no
+    episode ended."""
+    row = {k: np.asarray(v[:, i], np.float64) for k, v in metrics.items()}
+    no_episode = row["episode/count"] == 0
+    for key in ("episode/return", "episode/length"):
+        row[key] = np.where(no_episode, np.nan, row[key])
+    return row
+
+

@@ -1,0 +1,317 @@
+"""Recurrent PPO, PureJaxRL-style: everything from rollout to optimiser step is one jittable function.
+
+One update (per seed; B = num_envs, T = num_steps, M = num_minibatches):
+
+1. Rollout: `lax.scan` over T steps. The policy runs in step mode on `obs[B, D]` with its
+   carry; the batch of envs steps with auto-reset. Stored per step: the observation acted on,
+   its "is first" flag (the previous step's done, the memory's reset), action, log-prob,
+   value, reward, terminated, done, and the value of `info["final_observation"]` where the
+   episode was truncated (computed from the carry after the step, without a reset).
+2. GAE (`agents.common.returns.gae`), bootstrapping through truncations, not terminations.
+3. `update_epochs` x M minibatches. Each minibatch is B/M whole environment sequences
+   `[T, B/M]` (environments are shuffled, time never is), replayed in sequence mode from the
+   carry stored at the rollout start (gradient stopped). The first replay reproduces the
+   rollout's log-probs, so the PPO ratio starts at 1.
+
+`make_train(config)` returns a `RecurrentPPO` with pure functions: `init(rng) -> PPOState`,
+`update(state) -> (state, metrics)`, `run(state, n) -> (state, metrics[max_updates])` (a chunk
+of n updates with one compiled program for any n), and `train(rng)` (the whole run). Seeds are
+a leading axis: `jax.jit(jax.vmap(ppo.train))(jax.random.split(key, num_seeds))`. The env
+batch is the leading axis of every per-env leaf of `PPOState` (obs, carry, env state).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+from agents.common.action_heads import ActionHead, env_action
+from agents.common.returns import gae, next_values
+from agents.ppo.config import TrainPPOConfig, validate
+from agents.ppo.network import ActorCritic
+from envs.wrappers import VecEnv, make_agent_env
+from ssm_rl.memory import make_memory
+
+
+@struct.dataclass
+class PPOState:
+    """Everything a run needs to continue, for one seed (a single pytree)."""
+
+    params: Any
+    opt_state: Any
+    env_state: Any  # batched env state, leading axis B
+    obs: jax.Array  # [B, D] observation to act on next
+    is_first: jax.Array  # [B] bool: `obs` starts an episode
+    carry: Any  # memory carry before consuming `obs`, leading axis B
+    rng: jax.Array
+    update_step: jax.Array  # int32, updates done
+
+
+@struct.dataclass
+class Transition:
+    """One rollout step for B envs (stacked to `[T, B, ...]` by the rollout scan)."""
+
+    obs: jax.Array  # [B, D]
+    is_first: jax.Array  # [B] bool, the memory reset
+    action: jax.Array  # [B] int32 | [B, k] int32 | [B, d] float32
+    log_prob: jax.Array  # [B]
+    value: jax.Array  # [B]
+    reward: jax.Array  # [B]
+    terminated: jax.Array  # [B] bool
+    done: jax.Array  # [B] bool, terminated or truncated
+    final_value: jax.Array  # [B] value of the final observation where truncated, else 0
+    episode_return: jax.Array  # [B] return of the episode that ended here (where done)
+    episode_length: jax.Array  # [B]
+
+
+class RecurrentPPO:
+    """Pure train functions for one config. Build with `make_train`."""
+
+    def __init__(self, config: TrainPPOConfig, env: Any = None, env_params: Any = None):
+        validate(config, env_known=env is not None)
+        if env is None:
+            env, env_params = make_agent_env(
+                config.env.id,
+                previous_action=config.env.previous_action,
+                flatten_multidiscrete=config.env.flatten_multidiscrete,
+            )
+        self.config = config
+        self.algo = config.algo
+        self.env = VecEnv(env)
+        self.env_params = env_params
+        self.action_space = env.action_space(env_params)
+        self.network = ActorCritic(
+            memory=make_memory(config.memory_name, **config.memory_options),
+            action_head=ActionHead.for_space(self.action_space),
+            head_hidden=config.network.head_hidden,
+            activation=config.network.activation,
+        )
+        self.num_updates = self.algo.num_updates
+        self.tx = self._optimizer()
+
+    def _optimizer(self) -> optax.GradientTransformation:
+        algo = self.algo
+        lr: Any = algo.learning_rate
+        if algo.anneal_lr:
+            steps = self.num_updates * algo.update_epochs * algo.num_minibatches
+            lr = optax.linear_schedule(algo.learning_rate, 0.0, steps)
+        return optax.chain(
+            optax.clip_by_global_norm(algo.max_grad_norm), optax.adam(lr, eps=algo.adam_eps)
+        )
+
+    # ---- state -------------------------------------------------------------------------------
+
+    def init(self, rng: jax.Array) -> PPOState:
+        """Fresh state for one seed: reset envs, init parameters and optimiser."""
+        B = self.algo.num_envs
+        rng, k_env, k_net = jax.random.split(rng, 3)
+        obs, env_state = self.env.reset(jax.random.split(k_env, B), self.env_params)
+        carry = self.network.initialize_carry((B,))
+        is_first = jnp.ones((B,), bool)
+        params = self.network.init(k_net, carry, obs[None], is_first[None])
+        return PPOState(
+            params=params,
+            opt_state=self.tx.init(params),
+            env_state=env_state,
+            obs=obs,
+            is_first=is_first,
+            carry=carry,
+            rng=rng,
+            update_step=jnp.zeros((), jnp.int32),
+        )
+
+    # ---- acting ------------------------------------------------------------------------------
+
+    def rollout(self, state: PPOState) -> tuple[PPOState, Transition, jax.Array]:
+        """T steps of acting: `(state after, Transition[T, B], last_value[B])`.
+
+        `last_value` is V of `state.obs` after the rollout (bootstrap of the last step).
+        """
+        params = state.params
+        B = self.algo.num_envs
+
+        def step(carry, _):
+            env_state, obs, is_first, memory, rng = carry
+            rng, k_act, k_env = jax.random.split(rng, 3)
+            memory, (policy, value) = self.network.apply(
+                params, memory, obs, is_first, method=ActorCritic.step
+            )
+            action = policy.sample(k_act)
+            next_obs, env_state, reward, terminated, truncated, info = self.env.step(
+                jax.random.split(k_env, B),
+                env_state,
+                env_action(self.action_space, action),
+                self.env_params,
+            )
+            done = terminated | truncated
+            final_value = jax.lax.cond(
+                jnp.any(truncated),
+                lambda: self.network.apply(
+                    params,
+                    memory,
+                    info["final_observation"],
+                    jnp.zeros((B,), bool),
+                    method=ActorCritic.value_step,
+                ),
+                lambda: jnp.zeros((B,), jnp.float32),
+            )
+            transition = Transition(
+                obs=obs,
+                is_first=is_first,
+                action=action,
+                log_prob=policy.log_prob(action),
+                value=value,
+                reward=reward.astype(jnp.float32),
+                terminated=terminated,
+                done=done,
+                final_value=jnp.where(truncated, final_value, 0.0),
+                episode_return=info["returned_episode_returns"],
+                episode_length=info["returned_episode_lengths"],
+            )
+            return (env_state, next_obs, done, memory, rng), transition
+
+        init = (state.env_state, state.obs, state.is_first, state.carry, state.rng)
+        (env_state, obs, is_first, memory, rng), traj = jax.lax.scan(
+            step, init, None, length=self.algo.num_steps
+        )
+        last_value = self.network.apply(
+            params, memory, obs, is_first, method=ActorCritic.value_step
+        )
+        state = state.replace(
+            env_state=env_state, obs=obs, is_first=is_first, carry=memory, rng=rng
+        )
+        return state, traj, last_value
+
+    def replay(self, params: Any, carry: Any, traj: Transition) -> tuple[jax.Array, jax.Array, Any]:
+        """Sequence mode over stored steps `[T, b]` from `carry` (gradient stopped):
+        `(log_prob[T, b], value[T, b], policy)` of the stored actions."""
+        carry = jax.lax.stop_gradient(carry)
+        _, (policy, value) = self.network.apply(params, carry, traj.obs, traj.is_first)
+        return policy.log_prob(traj.action), value, policy
+
+    # ---- learning ----------------------------------------------------------------------------
+
+    def loss(self, params, carry, traj: Transition, advantages, targets):
+        """Clipped PPO loss on one minibatch `[T, b]`; returns `(loss, metrics)`."""
+        algo = self.algo
+        log_prob, value, policy = self.replay(params, carry, traj)
+        log_ratio = log_prob - traj.log_prob
+        ratio = jnp.exp(log_ratio)
+        if algo.normalize_advantages:
+            advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+        clipped_ratio = jnp.clip(ratio, 1.0 - algo.clip_eps, 1.0 + algo.clip_eps)
+        actor_loss = -jnp.mean(jnp.minimum(ratio * advantages, clipped_ratio * advantages))
+        value_error = jnp.square(value - targets)
+        if algo.clip_value:
+            clipped_value = traj.value + jnp.clip(value - traj.value, -algo.clip_eps, algo.clip_eps)
+            value_error = jnp.maximum(value_error, jnp.square(clipped_value - targets))
+        value_loss = 0.5 * jnp.mean(value_error)
+        entropy = jnp.mean(policy.entropy())
+        total = actor_loss + algo.vf_coef * value_loss - algo.ent_coef * entropy
+        metrics = {
+            "loss/total": total,
+            "loss/actor": actor_loss,
+            "loss/value": value_loss,
+            "loss/entropy": entropy,
+            # k3 estimator of KL(old || new): E[(r - 1) - log r]
+            "loss/approx_kl": jnp.mean((ratio - 1.0) - log_ratio),
+            "loss/clip_fraction": jnp.mean((jnp.abs(ratio - 1.0) > algo.clip_eps).astype(jnp.float32)),
+        }
+        return total, metrics
+
+    def update(self, state: PPOState) -> tuple[PPOState, dict[str, jax.Array]]:
+        """One PPO update (rollout, GAE, epochs x minibatches); metrics are scalars."""
+        algo = self.algo
+        B, T, M = algo.num_envs, algo.num_steps, algo.num_minibatches
+        carry0 = state.carry
+        state, traj, last_value = self.rollout(state)
+        advantages, targets = gae(
+            traj.reward,
+            traj.value,
+            next_values(traj.value, last_value, traj.final_value, traj.done),
+            traj.terminated,
+            traj.done,
+            algo.gamma,
+            algo.gae_lambda,
+        )
+        rng, k_epochs = jax.random.split(state.rng)
+        batch = (traj, advantages, targets)
+        grad_fn = jax.grad(self.loss, has_aux=True)
+
+        def minibatch(opt, mb):
+            params, opt_state = opt
+            carry, (mb_traj, mb_adv, mb_targets) = mb
+            grads, metrics = grad_fn(params, carry, mb_traj, mb_adv, mb_targets)
+            updates, opt_state = self.tx.update(grads, opt_state, params)
+            return (optax.apply_updates(params, updates), opt_state), metrics
+
+        def epoch(opt, key):
+            perm = jax.random.permutation(key, B)
+            # [T, B, ...] -> envs shuffled -> [M, T, B/M, ...]; carry [B, ...] -> [M, B/M, ...]
+            split_time = lambda x: jnp.moveaxis(
+                jnp.take(x, perm, axis=1).reshape(T, M, B // M, *x.shape[2:]), 1, 0
+            )
+            split_carry = lambda x: jnp.take(x, perm, axis=0).reshape(M, B // M, *x.shape[1:])
+            mbs = (jax.tree.map(split_carry, carry0), jax.tree.map(split_time, batch))
+            return jax.lax.scan(minibatch, opt, mbs)
+
+        (params, opt_state), loss_metrics = jax.lax.scan(
+            epoch, (state.params, state.opt_state), jax.random.split(k_epochs, algo.update_epochs)
+        )
+        state = state.replace(
+            params=params, opt_state=opt_state, rng=rng, update_step=state.update_step + 1
+        )
+        metrics = {k: jnp.mean(v) for k, v in loss_metrics.items()}
+        metrics.update(episode_metrics(traj))
+        return state, metrics
+
+    def run(
+        self, state: PPOState, num_updates: jax.Array, max_updates: int
+    ) -> tuple[PPOState, dict[str, jax.Array]]:
+        """`num_updates` (traced, <= max_updates) updates; metrics `[max_updates]`, rows past
+        `num_updates` zero. One compiled program serves every chunk length."""
+        shapes = jax.eval_shape(self.update, state)[1]
+        buffer = jax.tree.map(lambda s: jnp.zeros((max_updates, *s.shape), s.dtype), shapes)
+
+        def body(i, carry):
+            state, buffer = carry
+            state, metrics = self.update(state)
+            buffer = jax.tree.map(lambda b, m: b.at[i].set(m), buffer, metrics)
+            return state, buffer
+
+        return jax.lax.fori_loop(0, num_updates, body, (state, buffer))
+
+    def train(self, rng: jax.Array) -> tuple[PPOState, dict[str, jax.Array]]:
+        """The whole run for one seed: `(final state, metrics[num_updates])`."""
+        return jax.lax.scan(lambda s, _: self.update(s), self.init(rng), None, self.num_updates)
+
+
+def episode_metrics(traj: Transition) -> dict[str, jax.Array]:
+    """Mean return and length of the episodes that ended in `traj`, and their count
+    (means are 0 when none ended)."""
+    done = traj.done.astype(jnp.float32)
+    count = jnp.sum(done)
+    denom = jnp.maximum(count, 1.0)
+    return {
+        "episode/count": count,
+        "episode/return": jnp.sum(done * traj.episode_return) / denom,
+        "episode/length": jnp.sum(done * traj.episode_length) / denom,
+    }
+
+
+def make_train(config: TrainPPOConfig, env: Any = None, env_params: Any = None) -> RecurrentPPO:
+    """`RecurrentPPO` for `config`; pass `env, env_params` (a wrapped gymnax env with a
+    `LogWrapper` on top) to train on an environment that is not in `envs.registry`."""
+    return RecurrentPPO(config, env, env_params)
+
+
+def seed_keys(config: TrainPPOConfig) -> jax.Array:
+    """`[num_seeds]` PRNG keys, one per seed of the run."""
+    return jax.random.split(jax.random.PRNGKey(config.seed), config.num_seeds)
+
+
+__all__ = ["PPOState", "RecurrentPPO", "Transition", "episode_metrics", "make_train", "seed_keys"]

@@ -1,0 +1,107 @@
+"""Named train / held-out task splits and the meta-env factory `make_meta_env`.
+
+Each suite has three splits (`SUITES[suite][split]`):
+
+- `train`: the training distribution, base envs `TRAIN` x projection ids [0, 2^30) (a fresh
+  projection almost every trial);
+- `test_projections`: the same base envs x ids [2^30, 2^30 + 2^16), projections never drawn in
+  training (unseen projections of seen envs);
+- `test_envs`: base envs absent from training (OOD) x the held-out ids.
+
+All splits of a suite share the observation and action widths, so one agent runs on each.
+The catalog of a split's env is the split's base envs only, so training never pays for the
+held-out envs' physics (`ProjectedEnv` steps every catalog env under vmap).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+from envs.meta.projection import ProjectedEnv
+from envs.meta.tasks import make_base_env, sample_task, task_distribution
+from envs.meta.trial import TrialEnv, TrialParams
+
+HELD_OUT_IDS = (2**30, 2**30 + 2**16)
+
+
+@dataclass(frozen=True)
+class Split:
+    base_envs: tuple[str, ...]
+    projection_ids: tuple[int, int]  # [low, high)
+
+
+@dataclass(frozen=True)
+class Suite:
+    splits: dict[str, Split]
+    obs_width: int  # D_o
+    action_width: int  # D_a
+    episode_length: int | None  # base episode length override (None: each env's own)
+
+
+def _suite(train: tuple[str, ...], held_out: tuple[str, ...], **widths) -> Suite:
+    return Suite(
+        splits={
+            "train": Split(train, (0, 2**30)),
+            "test_projections": Split(train, HELD_OUT_IDS),
+            "test_envs": Split(held_out, HELD_OUT_IDS),
+        },
+        **widths,
+    )
+
+
+SUITES: dict[str, Suite] = {
+    # CPU-friendly: classic control, 200-step episodes.
+    "meta_gymnax": _suite(
+        ("Pendulum-v1", "CartPole-v1", "MountainCarContinuous-v0"),
+        ("Acrobot-v1",),
+        obs_width=8,
+        action_width=3,
+        episode_length=200,
+    ),
+    "meta_brax": _suite(
+        ("brax/inverted_pendulum", "brax/inverted_double_pendulum", "brax/reacher", "brax/hopper"),
+        ("brax/halfcheetah", "brax/walker2d", "brax/ant"),
+        obs_width=32,
+        action_width=8,
+        episode_length=1000,
+    ),
+}
+
+
+def make_meta_env(
+    suite: str,
+    split: str = "train",
+    *,
+    base_envs: tuple[str, ...] | None = None,
+    episodes_per_trial: int = 3,
+    episode_length: int | None = None,
+    obs_width: int | None = None,
+    action_width: int | None = None,
+    backend: str = "spring",
+    seed: int = 0,
+) -> tuple[TrialEnv, TrialParams]:
+    """`(TrialEnv, TrialParams)` of `SUITES[suite].splits[split]`.
+
+    Keyword arguments override the suite's defaults: `base_envs` replaces the split's base envs
+    (keeping its projection ids), `episode_length` the base episode length, widths the common
+    observation/action widths, `backend` the brax physics backend, `seed` the projection seed.
+    """
+    if suite not in SUITES:
+        raise ValueError(f"unknown meta suite {suite!r}; known: {sorted(SUITES)}")
+    spec = SUITES[suite]
+    if split not in spec.splits:
+        raise ValueError(f"unknown split {split!r} of {suite!r}; known: {sorted(spec.splits)}")
+    names = spec.splits[split].base_envs if base_envs is None else tuple(base_envs)
+    length = spec.episode_length if episode_length is None else episode_length
+    catalog = [(name, *make_base_env(name, episode_length=length, backend=backend)) for name in names]
+    projected = ProjectedEnv(
+        catalog,
+        obs_width=spec.obs_width if obs_width is None else obs_width,
+        action_width=spec.action_width if action_width is None else action_width,
+    )
+    distribution = task_distribution(projected, spec.splits[split].projection_ids, seed=seed)
+    env = TrialEnv(
+        projected, partial(sample_task, projected), distribution, episodes_per_trial
+    )
+    return env, env.default_params

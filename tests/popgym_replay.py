@@ -1,0 +1,126 @@
+"""Checks shared by the board, maze and physics POPGym ports (Battleship ... Pendulum).
+
+`replay` drives the original numpy env and the JAX env with the same actions from matched hidden
+state and compares every observation, reward and done flag (exactly, or within a tolerance for
+float physics). Unlike `popgym_oracle.replay` it takes any action space and the JAX state can be
+built by the test (`sync`) in either direction. `rollout_checks` runs a `jit(vmap)` random
+rollout: determinism, batched == unbatched reset, and every finished episode return in [-1, 1].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def replay(
+    np_env: Any,
+    env: Any,
+    params: Any,
+    sync: Callable[[int], tuple[Any, Any]],
+    choose_action: Callable[[np.random.Generator], Any],
+    *,
+    num_steps: int,
+    seed: int,
+    atol: float = 0.0,
+) -> list[tuple[float, int, bool]]:
+    """Step both envs `num_steps` times; return `(return, length, terminated)` per episode.
+
+    `sync(episode)` resets `np_env`, builds the matching JAX state and returns
+    `(state, jax_reset_obs, np_reset_obs)`; it runs at the start and after every episode end.
+    `choose_action(rng)` gives the numpy action, which is passed to both envs.
+    `atol = 0` demands bit-equal observations and float32 rewards.
+    """
+    rng = np.random.default_rng(seed)
+    keys = jax.random.split(jax.random.key(seed), num_steps)
+    episode, episode_return, length = 0, 0.0, 0
+    state, obs, np_obs = sync(episode)
+    np.testing.assert_allclose(np.asarray(obs), np_obs, atol=atol, rtol=0, err_msg="reset obs")
+    episodes = []
+    for t in range(num_steps):
+        action = choose_action(rng)
+        np_obs, np_reward, np_terminated, np_truncated, _ = np_env.step(action)
+        _, state, reward, terminated, truncated, info = env.step(
+            keys[t], state, jnp.asarray(action), params
+        )
+        final_obs, reward, terminated, truncated = jax.device_get(
+            (info["final_observation"], reward, terminated, truncated)
+        )
+        where = f"step {t} (episode {episode}, t={length}), action {action}"
+        np.testing.assert_allclose(final_obs, np_obs, atol=atol, rtol=0, err_msg=where)
+        if atol == 0.0:
+            assert reward == np.float32(np_reward), (where, reward, np_reward)
+        else:
+            assert abs(float(reward) - np_reward) <= atol, (where, reward, np_reward)
+        assert (bool(terminated), bool(truncated)) == (np_terminated, np_truncated), where
+        episode_return += float(reward)
+        length += 1
+        if np_terminated or np_truncated:
+            episodes.append((episode_return, length, bool(np_terminated)))
+            episode, episode_return, length = episode + 1, 0.0, 0
+            state, obs, np_obs = sync(episode)
+            np.testing.assert_allclose(np.asarray(obs), np_obs, atol=atol, rtol=0, err_msg=where)
+    return episodes
+
+
+@partial(jax.jit, static_argnames=("env", "num_envs", "num_steps"))
+def _random_rollout(env: Any, params: Any, key: jax.Array, num_envs: int, num_steps: int):
+    """`num_envs` envs under vmap, `num_steps` random actions: obs0, rewards/dones `[T, B]`."""
+    key_reset, key_run = jax.random.split(key)
+    obs0, state = jax.vmap(env.reset, in_axes=(0, None))(
+        jax.random.split(key_reset, num_envs), params
+    )
+
+    def step(state, key):
+        key_act, key_step = jax.random.split(key)
+        actions = jax.vmap(env.action_space(params).sample)(jax.random.split(key_act, num_envs))
+        _, state, reward, terminated, truncated, _ = jax.vmap(env.step, in_axes=(0, 0, 0, None))(
+            jax.random.split(key_step, num_envs), state, actions, params
+        )
+        return state, (reward, terminated | truncated)
+
+    _, (rewards, dones) = jax.lax.scan(step, state, jax.random.split(key_run, num_steps))
+    return obs0, rewards, dones
+
+
+def rollout_checks(
+    env: Any,
+    params: Any,
+    *,
+    num_envs: int,
+    num_steps: int,
+    seed: int = 0,
+    lowest_return: float = -1.0,
+) -> np.ndarray:
+    """jit(vmap) random rollout: deterministic, batch == single reset, returns in [low, 1].
+
+    `lowest_return` is -1 for every family but Battleship (popgym's bound is below -1 there).
+    Returns the finished episodes' returns (1-D).
+    """
+    key = jax.random.key(seed)
+    obs0, rewards, dones = jax.device_get(_random_rollout(env, params, key, num_envs, num_steps))
+    again = jax.device_get(_random_rollout(env, params, key, num_envs, num_steps))
+    for a, b in zip((obs0, rewards, dones), again, strict=True):
+        np.testing.assert_array_equal(a, b)
+    # Row 0 of the batched reset equals an unbatched reset with the same key.
+    key_reset = jax.random.split(key)[0]
+    single_obs, _ = env.reset(jax.random.split(key_reset, num_envs)[0], params)
+    np.testing.assert_array_equal(obs0[0], np.asarray(single_obs))
+    assert np.isfinite(rewards).all()
+    returns = []
+    for b in range(num_envs):
+        ends = np.flatnonzero(dones[:, b])
+        starts = np.concatenate([[0], ends[:-1] + 1])
+        returns += [
+            rewards[s : e + 1, b].astype(np.float64).sum()
+            for s, e in zip(starts, ends, strict=True)
+        ]
+    returns = np.asarray(returns)
+    outside = (returns < lowest_return - 1e-5) | (returns > 1.0 + 1e-5)
+    assert not outside.any(), returns[outside]
+    return returns

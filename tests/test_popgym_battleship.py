@@ -1,0 +1,125 @@
+"""Battleship vs popgym 1.0.7: bit-exact replay from copied boards, perfect game, placement law."""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from popgym.envs import battleship as popgym_battleship
+from popgym_replay import replay, rollout_checks
+
+from envs.popgym.battleship import ENV_IDS, EnvState
+from envs.spaces import MultiDiscrete
+
+LEVELS = ["Easy", "Medium", "Hard"]
+
+
+@functools.cache
+def jax_env(level):
+    """One env per level for the whole module, so `env.step` compiles once per level."""
+    return ENV_IDS[f"Battleship{level}"]()
+
+
+def make_pair(level):
+    return *jax_env(level), getattr(popgym_battleship, f"Battleship{level}")()
+
+
+def state_from_numpy(np_env):
+    n = np_env.board_size
+    return EnvState(
+        board=jnp.asarray(np_env.board == 1),
+        guesses=jnp.zeros((n, n), bool),
+        hits=jnp.int32(0),
+        time=0,
+    )
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_spaces_and_lengths_match_popgym(level):
+    env, params, np_env = make_pair(level)
+    assert params.max_steps_in_episode == np_env.max_episode_length
+    assert isinstance(env.action_space(params), MultiDiscrete)
+    assert env.action_space(params).nvec.tolist() == np_env.action_space.nvec.tolist()
+    assert env.observation_space(params).n == np_env.observation_space.n
+    assert list(env.ship_sizes) == np_env.ship_sizes
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_replay_matches_popgym(level):
+    env, params, np_env = make_pair(level)
+
+    def sync(episode):
+        np_obs, _ = np_env.reset(seed=100 * LEVELS.index(level) + episode)
+        return state_from_numpy(np_env), jnp.int32(0), np_obs
+
+    def choose_action(rng):
+        # Half the shots aim at a ship cell (possibly one hit before), half are uniform.
+        if rng.random() < 0.5:
+            ships = np.argwhere(np_env.board == 1)
+            return ships[rng.integers(len(ships))]
+        return rng.integers(np_env.board_size, size=2)
+
+    episodes = replay(
+        np_env, env, params, sync, choose_action, num_steps=300, seed=level_seed(level)
+    )
+    assert len(episodes) >= 2
+    assert any(terminated for _, _, terminated in episodes)
+
+
+def level_seed(level):
+    return 1 + LEVELS.index(level)
+
+
+def test_perfect_game_returns_one():
+    """Hitting every ship cell exactly once ends the game (terminated) with return 1."""
+    env, params, np_env = make_pair("Medium")
+    np_env.reset(seed=7)
+    cells = iter(np.argwhere(np_env.board == 1))
+
+    def sync(episode):
+        return state_from_numpy(np_env), jnp.int32(0), 0
+
+    episodes = replay(np_env, env, params, sync, lambda rng: next(cells), num_steps=12, seed=7)
+    assert episodes == [(pytest.approx(1.0, abs=1e-6), 12, True)]
+
+
+def test_all_misses_return_below_minus_one():
+    """52 misses then 12 repeated misses: -1 - 12/52, truncated at n^2 steps (popgym's minimum)."""
+    env, params, np_env = make_pair("Easy")
+    np_env.reset(seed=3)
+    empties = list(np.argwhere(np_env.board == 0))
+    shots = iter(empties + [empties[0]] * (64 - len(empties)))  # then repeat a miss
+
+    def sync(episode):
+        return state_from_numpy(np_env), jnp.int32(0), 0
+
+    episodes = replay(np_env, env, params, sync, lambda rng: next(shots), num_steps=64, seed=3)
+    ((ret, length, terminated),) = episodes
+    assert (length, terminated) == (64, False)
+    assert ret == pytest.approx(-1.0 - 12 / 52, abs=1e-5)  # 52 misses at -1/52, 12 repeats
+
+
+def test_ship_placement_matches_popgym_distribution():
+    """Per-cell ship frequency of our sampler vs popgym's over 3000 boards (8x8)."""
+    env, params, np_env = make_pair("Easy")
+    keys = jax.random.split(jax.random.key(0), 3000)
+    _, states = jax.jit(jax.vmap(env.reset, in_axes=(0, None)))(keys, params)
+    boards = np.asarray(states.board)
+    assert (boards.sum(axis=(1, 2)) == 12).all()  # 2 + 3 + 3 + 4 cells, never overlapping
+    ours = boards.mean(axis=0)
+    theirs = np.zeros((8, 8))
+    for seed in range(3000):
+        np_env.reset(seed=seed)
+        theirs += np_env.board / 3000
+    # std of one frequency ~ sqrt(0.19 * 0.81 / 3000) = 0.007; edges are rarer than the centre.
+    assert np.abs(ours - theirs).max() < 0.04, np.abs(ours - theirs).max()
+    assert ours[0, 0] < ours[3, 3] - 0.05
+
+
+def test_rollout_jit_vmap_1024_and_returns_in_range():
+    env, params = jax_env("Easy")
+    # popgym's lowest Battleship return: 52 misses then 12 repeated misses.
+    returns = rollout_checks(env, params, num_envs=1024, num_steps=70, lowest_return=-64 / 52)
+    assert len(returns) >= 1024  # every env finishes its 64-step episode
+    assert returns.max() > 0 > returns.min()

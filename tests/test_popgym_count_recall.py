@@ -1,0 +1,48 @@
+"""CountRecall vs popgym 1.0.7: exact replay from matched decks, and the best return is 1.
+
+popgym counts the current card and answers in `Discrete(N/D + 1)`; both are checked here.
+"""
+
+import jax.numpy as jnp
+import pytest
+from popgym.envs import count_recall as popgym_count_recall
+from popgym_oracle import replay
+
+from envs import make
+from envs.popgym.count_recall import EnvState
+
+
+def state_from_numpy(np_env):
+    return EnvState(
+        value_deck=jnp.asarray(np_env.value_deck.idx, jnp.int32),
+        query_deck=jnp.asarray(np_env.query_deck.idx, jnp.int32),
+        counts=jnp.asarray(np_env.counts, jnp.int32),
+        time=jnp.int32(0),
+    )
+
+
+def true_count(np_env):
+    return np_env.counts[np_env.query]
+
+
+@pytest.mark.parametrize(("level", "num_decks", "deck_type"),
+                         [("Easy", 1, "colors"), ("Medium", 2, "suits"), ("Hard", 4, "ranks")])
+def test_replay_matches_popgym(level, num_decks, deck_type):
+    env, params = make(f"CountRecall{level}")
+    np_env = getattr(popgym_count_recall, f"CountRecall{level}")()
+    assert (env.num_decks, env.deck_type) == (np_env.value_deck.num_decks, deck_type)
+    assert env.action_space(params).n == np_env.action_space.n
+    assert list(env.observation_space(params).nvec) == list(np_env.observation_space.nvec)
+    length = np_env.max_episode_length
+    assert params.max_steps_in_episode == length
+    returns = replay(np_env, env, params, state_from_numpy, true_count, num_steps=length + 20,
+                     seed=8)
+    assert len(returns) == 1
+
+
+def test_expert_return_is_one():
+    env, params = make("CountRecallEasy")
+    np_env = popgym_count_recall.CountRecallEasy()
+    returns = replay(np_env, env, params, state_from_numpy, true_count, num_steps=51, seed=9,
+                     p_expert=1.0)
+    assert returns == [pytest.approx(1.0, abs=1e-5)]
