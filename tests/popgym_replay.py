@@ -28,13 +28,16 @@ def replay(
     num_steps: int,
     seed: int,
     atol: float = 0.0,
+    resync_each_step: Callable[[Any], Any] | None = None,
 ) -> list[tuple[float, int, bool]]:
     """Step both envs `num_steps` times; return `(return, length, terminated)` per episode.
 
     `sync(episode)` resets `np_env`, builds the matching JAX state and returns
     `(state, jax_reset_obs, np_reset_obs)`; it runs at the start and after every episode end.
     `choose_action(rng)` gives the numpy action, which is passed to both envs.
-    `atol = 0` demands bit-equal observations and float32 rewards.
+    `atol = 0` demands bit-equal observations and float32 rewards. `resync_each_step(state)`,
+    if given, re-copies the numpy env's hidden state into ours before every step: chaotic
+    float32 physics then stays comparable over long episodes, one step at a time.
     """
     rng = np.random.default_rng(seed)
     keys = jax.random.split(jax.random.key(seed), num_steps)
@@ -44,6 +47,8 @@ def replay(
     episodes = []
     for t in range(num_steps):
         action = choose_action(rng)
+        if resync_each_step is not None:
+            state = resync_each_step(state)
         np_obs, np_reward, np_terminated, np_truncated, _ = np_env.step(action)
         _, state, reward, terminated, truncated, info = env.step(
             keys[t], state, jnp.asarray(action), params
@@ -76,15 +81,17 @@ def _random_rollout(env: Any, params: Any, key: jax.Array, num_envs: int, num_st
         jax.random.split(key_reset, num_envs), params
     )
 
-    def step(state, key):
-        key_act, key_step = jax.random.split(key)
-        actions = jax.vmap(env.action_space(params).sample)(jax.random.split(key_act, num_envs))
+    def step(state, keys):
+        keys_act, keys_step = keys
+        actions = jax.vmap(env.action_space(params).sample)(keys_act)
         _, state, reward, terminated, truncated, _ = jax.vmap(env.step, in_axes=(0, 0, 0, None))(
-            jax.random.split(key_step, num_envs), state, actions, params
+            keys_step, state, actions, params
         )
         return state, (reward, terminated | truncated)
 
-    _, (rewards, dones) = jax.lax.scan(step, state, jax.random.split(key_run, num_steps))
+    # Keys drawn up front: every random op in the scan body costs compile time on XLA:CPU.
+    keys = jax.random.split(key_run, (2, num_steps, num_envs))
+    _, (rewards, dones) = jax.lax.scan(step, state, (keys[0], keys[1]))
     return obs0, rewards, dones
 
 

@@ -28,7 +28,7 @@ def make_pair(level):
 def state_from_numpy(np_env):
     n = np_env.board_size
     return EnvState(
-        board=jnp.asarray(np_env.board == 1),
+        board=jnp.array(np_env.board == 1),
         guesses=jnp.zeros((n, n), bool),
         hits=jnp.int32(0),
         time=0,

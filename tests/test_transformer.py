@@ -102,17 +102,22 @@ def _run_chunks(layer, params, carry, x, reset, sizes):
 
 
 @pytest.mark.parametrize(
-    "positions,window,chunks",
+    "positions,window,chunks,query_block",
     [
-        ("sinusoidal", 4, (23,)),  # window shorter than episodes
-        ("sinusoidal", 5, (3, 1, 9, 10)),  # chunks shorter and longer than the window
-        ("learned", 32, (7, 16)),  # window longer than the sequence; positions past the table
-        ("none", 6, (11, 12)),
+        ("sinusoidal", 4, (23,), 5),  # window shorter than episodes; last block padded
+        ("sinusoidal", 5, (3, 1, 9, 10), 2),  # chunks shorter and longer than the window
+        ("learned", 32, (7, 16), None),  # window longer than the sequence; positions > table
+        ("none", 6, (11, 12), 4),
     ],
 )
-def test_matches_numpy_reference_in_chunks(positions, window, chunks):
+def test_matches_numpy_reference_in_chunks(positions, window, chunks, query_block):
     layer = TransformerLayer(
-        d_model=D, num_heads=HEADS, window=window, positions=positions, max_position=5
+        d_model=D,
+        num_heads=HEADS,
+        window=window,
+        positions=positions,
+        max_position=5,
+        query_block=query_block,
     )
     x, reset = _inputs()
     carry, params = _init(layer, x, reset)
@@ -122,7 +127,7 @@ def test_matches_numpy_reference_in_chunks(positions, window, chunks):
 
 def test_contract_with_a_window_shorter_than_the_episodes():
     """The shared checks at window 3 (< episode lengths), where the carried cache matters."""
-    case = make_case(build_small("transformer", window=3, positions="learned"))
+    case = make_case(build_small("transformer", window=3, positions="learned", query_block=4))
     check_step_matches_sequence(case)
     check_episodes_independent(case)
     check_chunking(case, bounds=(2, 3, 11))
@@ -131,7 +136,7 @@ def test_contract_with_a_window_shorter_than_the_episodes():
 
 def test_gradients_stop_at_resets_and_outside_the_window():
     window = 4
-    layer = TransformerLayer(d_model=D, num_heads=HEADS, window=window)
+    layer = TransformerLayer(d_model=D, num_heads=HEADS, window=window, query_block=3)
     x, _ = _inputs(steps=12, batch=1)
     reset = jnp.zeros((12, 1), bool).at[0].set(True).at[7].set(True)
     carry, params = _init(layer, x, reset)
@@ -177,6 +182,7 @@ def test_sinusoidal_encoding_formula():
         ({"window": 0}, "window"),
         ({"positions": "rotary"}, "positions"),
         ({"mlp_ratio": 0}, "mlp_ratio"),
+        ({"query_block": 0}, "query_block"),
     ],
 )
 def test_bad_options_raise(options, match):

@@ -74,19 +74,24 @@ def rollout(
     policy: Policy | None = None,
     actions: jax.Array | None = None,
     latents: jax.Array | None = None,
+    resets: jax.Array | None = None,
 ) -> Imagined:
     """Step the model `horizon` times from `(state, z, is_first)`.
 
     Exactly one of `policy` (sample `a_t = policy(key, s_t)`) and `actions[H, B]` must be given.
     `latents[H, B, G*C]`, if given, replace the prior samples for steps 1..H (teacher forcing).
+    `resets[H, B]`, if given, are the `is_first` flags of steps 1..H (known episode starts,
+    for evaluation on recorded data); otherwise no imagined step starts an episode.
     """
     if (policy is None) == (actions is None):
         raise ValueError("give exactly one of `policy` and `actions`")
     step_keys = jax.random.split(key, horizon)
+    if resets is None:
+        resets = jnp.zeros((horizon, *is_first.shape), bool)
 
     def body(carry, inputs):
         state, z, first = carry
-        step_key, given_action, given_latent = inputs
+        step_key, given_action, given_latent, next_first = inputs
         policy_key, prior_key = jax.random.split(step_key)
         feat = features(state, z, first)
         action = policy(policy_key, feat) if policy is not None else given_action
@@ -97,10 +102,10 @@ def rollout(
             z_next = jax.lax.stop_gradient(z_next.reshape(z.shape))
         else:
             z_next = given_latent
-        return (state, z_next, jnp.zeros_like(first)), (feat, action, state.h)
+        return (state, z_next, next_first), (feat, action, state.h)
 
     (state, z, first), (feat, action, h) = jax.lax.scan(
-        body, (state, z, is_first), (step_keys, actions, latents)
+        body, (state, z, is_first), (step_keys, actions, latents, resets)
     )
     feat = jnp.concatenate([feat, features(state, z, first)[None]], axis=0)
     reward = twohot.mean(model.apply(params, h, method=WorldModel.reward_logits))

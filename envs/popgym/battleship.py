@@ -11,7 +11,7 @@ the last shot's outcome (0 at reset). A perfect game (each ship cell once) retur
 shooting only empty cells, some twice, returns as low as `-n^2 / (n^2 - 12)` (popgym's own
 bound: below -1, and random play occasionally gets there).
 
-JAX form: the observation is an int32 scalar (Discrete(2)). Ships are placed by one categorical
+JAX form: the observation is an int32 scalar (Discrete(2)). Ships are placed by one uniform
 draw each over the valid placements, which has the law of popgym's rejection sampler (see
 `place_ship`) without its loop.
 """
@@ -27,6 +27,7 @@ from flax import struct
 from gymnax.environments import environment, spaces
 
 from envs.popgym.factory import env_factory
+from envs.popgym.sampling import uniform_true_index
 from envs.spaces import MultiDiscrete
 
 SHIP_SIZES = (2, 3, 3, 4)
@@ -60,7 +61,7 @@ def place_ship(key: jax.Array, board: jax.Array, ship_size: int) -> jax.Array:
     covered_down = sum(padded[k : k + n, :n] for k in range(ship_size))
     covered_right = sum(padded[:n, k : k + n] for k in range(ship_size))
     free = jnp.stack([covered_down == 0, covered_right == 0]).ravel()  # [2 * n * n]
-    choice = jax.random.categorical(key, jnp.where(free, 0.0, -jnp.inf))
+    choice = uniform_true_index(jax.random.uniform(key), free)
     down, row, col = choice // (n * n) == 0, (choice // n) % n, choice % n
     rows, cols = jnp.arange(n)[:, None], jnp.arange(n)[None, :]
     length_down = jnp.where(down, ship_size, 1)

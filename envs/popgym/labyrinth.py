@@ -32,6 +32,7 @@ import jax.numpy as jnp
 from flax import struct
 from gymnax.environments import environment, spaces
 
+from envs.popgym.sampling import uniform_true_index
 from envs.spaces import MultiDiscrete
 
 FREE, OBSTACLE, START, GOAL = 0, 1, 2, 3
@@ -61,23 +62,15 @@ def generate_maze(key: jax.Array, cells_h: int, cells_w: int) -> jax.Array:
         padded = jnp.pad(a, 1, constant_values=fill)
         return padded[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w]
 
-    def uniform_pick(u: jax.Array, mask: jax.Array) -> jax.Array:
-        """Index of the `floor(u * count)`-th True entry of a flat bool `mask`, u ~ U[0, 1)."""
-        count = jnp.sum(mask)
-        rank = jnp.minimum(
-            jnp.floor(u * count).astype(jnp.int32), count - 1
-        )  # u * count may round up
-        return jnp.sum(jnp.cumsum(mask) <= rank)
-
     def carve(carry: tuple, u: jax.Array) -> tuple:
         visited, current, open_right, open_down = carry  # bool [h, w]; current is one-hot
         # options[r, c, m]: move m from cell (r, c) reaches an unvisited cell on the board.
         options = jnp.stack([~shifted(visited, dy, dx, True) for dy, dx in _DELTAS], axis=-1)
         stuck = ~jnp.any(options & current[..., None])
         # Hunt: a uniform visited cell that still has an unvisited neighbour.
-        hunted = uniform_pick(u[0], (visited & jnp.any(options, axis=-1)).ravel())
+        hunted = uniform_true_index(u[0], (visited & jnp.any(options, axis=-1)).ravel())
         current = jnp.where(stuck, jax.nn.one_hot(hunted, h * w, dtype=bool).reshape(h, w), current)
-        move = uniform_pick(u[1], jnp.any(options & current[..., None], axis=(0, 1)))
+        move = uniform_true_index(u[1], jnp.any(options & current[..., None], axis=(0, 1)))
         moved = jnp.stack([shifted(current, -dy, -dx, False) for dy, dx in _DELTAS])
         nxt = jnp.any(moved & (jnp.arange(NUM_MOVES) == move)[:, None, None], axis=0)
         # The passage right of / below a cell opens when a move crosses it.

@@ -25,8 +25,11 @@ with `seg = cumsum(reset)` over the chunk. The new cache is the last W keys/valu
 mode on a chunk of one step, so stepping, chunking and whole sequences give the same outputs
 (to float32 round-off) for any window. Each query always sees itself, so no row is empty.
 
-Cost: sequence mode scores a dense `[T, W + T]` matrix per head (plain masked softmax, via
-`jax.nn.dot_product_attention`), so time and memory grow as T·(W + T); step mode costs O(W).
+Cost: plain masked softmax (`jax.nn.dot_product_attention`) over each query's band only.
+Sequence mode takes queries in blocks of `query_block` = b, so time is O(T (W + b)) and,
+because the blocks run in a loop whose body is recomputed in the backward pass
+(`jax.checkpoint`), memory is O(T + b (W + b)) per head. With W >= T that is the usual
+quadratic time of causal attention at linear memory. Step mode costs O(W).
 """
 
 from __future__ import annotations
@@ -83,21 +86,58 @@ def episode_positions(reset: jax.Array, start: jax.Array) -> jax.Array:
     return jnp.where(last_reset >= 0, t - last_reset, start[None, :] + t)
 
 
-def attention_mask(reset: jax.Array, cache_valid: jax.Array, window: int) -> jax.Array:
-    """Which keys each query sees: `reset[T, N]`, `cache_valid[N, W]` -> `[N, 1, T, W + T]` bool.
+def windowed_attention(
+    q: jax.Array,
+    keys: jax.Array,
+    values: jax.Array,
+    query_segment: jax.Array,
+    key_segment: jax.Array,
+    window: int,
+    query_block: int | None,
+) -> jax.Array:
+    """Masked softmax attention of chunk queries over `[cache ; chunk]` keys, block by block.
 
-    Key index j < W is cache slot j (time j - W relative to the chunk), j >= W is chunk step
-    j - W; see the module docstring for the rule.
+    Shapes: `q[N, T, heads, hd]`, `keys`/`values[N, W + T, heads, hd]`, `query_segment[N, T]`
+    (episode index of each query), `key_segment[N, W + T]` (-1 for keys nobody may see).
+    Query i sees key j iff `i + 1 <= j <= W + i` and `key_segment[j] == query_segment[i]`.
+    Queries go in blocks of `query_block` (None: one block); a block of b queries only scores
+    its band of W + b - 1 keys, and blocks run one after another under `jax.checkpoint`, so
+    time is O(T (W + b)) and memory O(T + b (W + b)) rather than O(T (W + T)).
+    Returns `[N, T, heads, hd]`.
     """
-    steps = reset.shape[0]
-    seg = jnp.cumsum(reset.astype(jnp.int32), axis=0).T  # [N, T]
-    i = jnp.arange(steps)[:, None]
-    j = jnp.arange(window + steps)[None, :]
-    in_window = (j >= i + 1) & (j <= window + i)  # [T, W + T]
-    same_episode_chunk = seg[:, :, None] == seg[:, None, :]  # [N, T(query), T(key)]
-    cache_ok = cache_valid[:, None, :] & (seg[:, :, None] == 0)  # [N, T, W]
-    episode = jnp.concatenate([cache_ok, same_episode_chunk], axis=-1)
-    return (in_window[None] & episode)[:, None]
+    steps = q.shape[1]
+    block = steps if query_block is None else min(query_block, steps)
+    num_blocks = -(-steps // block)
+    pad = num_blocks * block - steps
+    span = window + block - 1
+    if pad:  # padded queries are dropped at the end; padded keys are never in a real band
+        q = jnp.pad(q, [(0, 0), (0, pad), (0, 0), (0, 0)])
+        query_segment = jnp.pad(query_segment, [(0, 0), (0, pad)], mode="edge")
+        keys = jnp.pad(keys, [(0, 0), (0, pad), (0, 0), (0, 0)])
+        values = jnp.pad(values, [(0, 0), (0, pad), (0, 0), (0, 0)])
+        key_segment = jnp.pad(key_segment, [(0, 0), (0, pad)], constant_values=-1)
+    # Query r of a block starting at q0 is step q0 + r; band slot s is key q0 + 1 + s; the
+    # window condition 1 <= j - i <= W becomes 0 <= s - r <= W - 1, the same for every block.
+    offset = jnp.arange(span)[None, :] - jnp.arange(block)[:, None]
+    band = (offset >= 0) & (offset < window)  # [block, span]
+
+    def attend(q0):
+        def cut(a, start, size):
+            return jax.lax.dynamic_slice_in_dim(a, start, size, axis=1)
+
+        same_episode = cut(key_segment, q0 + 1, span)[:, None, :] == cut(
+            query_segment, q0, block
+        )[:, :, None]
+        mask = (band[None] & same_episode)[:, None]  # [N, 1, block, span]
+        return jax.nn.dot_product_attention(
+            cut(q, q0, block), cut(keys, q0 + 1, span), cut(values, q0 + 1, span), mask=mask
+        )
+
+    if num_blocks == 1:
+        return attend(0)[:, :steps]
+    out = jax.lax.map(jax.checkpoint(attend), jnp.arange(num_blocks) * block)
+    out = jnp.moveaxis(out, 0, 1).reshape(q.shape[0], num_blocks * block, *q.shape[2:])
+    return out[:, :steps]
 
 
 @register_layer("transformer")
@@ -115,6 +155,8 @@ class TransformerLayer(Memory):
       positions: "sinusoidal", "learned" (table of `max_position` rows, later positions use
         the last row) or "none"; always episode-relative.
       max_position: rows of the learned position table.
+      query_block: sequence-mode queries per attention block (None: all at once); see
+        `windowed_attention`. Changes cost only, not results.
     """
 
     d_model: int
@@ -123,6 +165,7 @@ class TransformerLayer(Memory):
     mlp_ratio: int = 4
     positions: str = "sinusoidal"
     max_position: int = 1024
+    query_block: int | None = 128
     # The block has its own norms, MLP and residuals: the stack only adds the input Dense.
     stack_defaults: ClassVar[dict[str, Any]] = {
         "norm": "none",
@@ -143,6 +186,8 @@ class TransformerLayer(Memory):
             raise ValueError(
                 f"unknown positions {self.positions!r}; expected one of {POSITION_ENCODINGS}"
             )
+        if self.query_block is not None and self.query_block < 1:
+            raise ValueError(f"query_block must be >= 1 or None, got {self.query_block}")
         if self.max_position < 1:
             raise ValueError(f"max_position must be >= 1, got {self.max_position}")
 
@@ -198,8 +243,12 @@ class TransformerLayer(Memory):
         q, k, v = heads_first(qk[..., :width]), heads_first(qk[..., width:]), heads_first(v)
         keys = jnp.concatenate([cache.key, k], axis=1)  # [N, W + T, heads, head_dim]
         values = jnp.concatenate([cache.value, v], axis=1)
-        mask = attention_mask(reset, cache.valid, window)
-        attended = jax.nn.dot_product_attention(q, keys, values, mask=mask)
+        # Episode index within the chunk; cache slots count as episode 0 when valid.
+        seg = jnp.cumsum(reset.astype(jnp.int32), axis=0).T  # [N, T]
+        key_segment = jnp.concatenate([jnp.where(cache.valid, 0, -1), seg], axis=1)
+        attended = windowed_attention(
+            q, keys, values, seg, key_segment, window, self.query_block
+        )
         attended = attended.transpose(1, 0, 2, 3).reshape(steps, n, width)
         x = x + nn.Dense(width, name="attention_out")(attended)
 
@@ -209,10 +258,7 @@ class TransformerLayer(Memory):
         y = x + nn.Dense(width, name="mlp_out")(h)
 
         # New cache: the last W of [cache ; chunk], valid where in the chunk's last episode.
-        seg = jnp.cumsum(reset.astype(jnp.int32), axis=0)  # [T, N]
-        cache_still_valid = cache.valid & (seg[-1] == 0)[:, None]
-        chunk_valid = (seg == seg[-1][None, :]).T  # [N, T]
-        valid = jnp.concatenate([cache_still_valid, chunk_valid], axis=1)[:, -window:]
+        valid = (key_segment == seg[:, -1:])[:, -window:]
         new_cache = KVCache(
             key=keys[:, -window:],
             value=values[:, -window:],

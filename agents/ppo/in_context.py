@@ -1,0 +1,157 @@
+"""In-context learning curves on meta-RL trials (`envs.meta.TrialEnv`).
+
+For a trained recurrent PPO agent, the curve is the mean return of episode 1, 2, ..., K within
+a trial, over many trials (fresh task each). Three policies are compared:
+
+- `agent`: the agent as trained, memory reset at trial starts only (it may adapt: later
+  episodes should beat the first);
+- `agent_episode_reset`: the same parameters with the memory reset at every episode start
+  (no information crosses episodes; the observation still carries the previous action and
+  reward, as at any episode start inside a trial);
+- `random`: actions uniform in the action space.
+
+Each trial is played once from its start: `num_trials` environments run in parallel for
+`max_trial_steps` steps (an upper bound on a trial's length) and record the return of each
+episode of their first trial (`info["episode_in_trial"]`, `["episode_in_trial_done"]`,
+`["episode_in_trial_return"]` from `TrialEnv`, passed through the agent wrappers).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from agents.common.action_heads import env_action
+from agents.ppo.network import ActorCritic
+from agents.ppo.train import RecurrentPPO
+from envs.wrappers import VecEnv
+
+POLICIES = ("agent", "agent_episode_reset", "random")
+
+
+def max_trial_steps(env_params: Any) -> int:
+    """Upper bound on a trial's agent steps: K x the longest base episode, or the trial cap.
+
+    `env_params` are `TrialParams` whose task distribution lists the base envs' params (each
+    with `max_steps_in_episode`, counted in base-env steps, at least one per agent step).
+    """
+    base_params = env_params.task_distribution.base_params
+    longest = max(int(p.max_steps_in_episode) for p in base_params)
+    return min(int(env_params.episodes_per_trial) * longest, int(env_params.max_steps_in_episode))
+
+
+def trial_episode_returns(
+    ppo: RecurrentPPO,
+    params: Any,
+    env: Any,
+    env_params: Any,
+    key: jax.Array,
+    num_trials: int,
+    policy: str = "agent",
+    deterministic: bool = False,
+) -> jax.Array:
+    """Returns `[num_trials, K]` (float32) of each episode of one trial per environment.
+
+    `ppo` supplies the network and action space (its env must have the same observation and
+    action spaces as `env`); `params` are one seed's network parameters; `env` is the agent
+    env (wrappers on top of a `TrialEnv`, `LogWrapper` outermost). `deterministic` acts with
+    the policy's mode instead of sampling. Entries of episodes that did not finish within
+    `max_trial_steps` are NaN (cannot happen for the bound's envs).
+    """
+    if policy not in POLICIES:
+        raise ValueError(f"policy must be one of {POLICIES}, got {policy!r}")
+    vec_env = VecEnv(env)
+    space = env.action_space(env_params)
+    episodes = int(env_params.episodes_per_trial)
+    num_steps = max_trial_steps(env_params)
+
+    @jax.jit
+    def run(params: Any, env_params: Any, key: jax.Array) -> jax.Array:
+        def step(carry, key):
+            env_state, obs, is_first, memory, finished, returns = carry
+            key_act, key_env = jax.random.split(key)
+            memory, (dist, _) = ppo.network.apply(params, memory, obs, is_first, method=ActorCritic.step)
+            if policy == "random":
+                action = jax.vmap(space.sample)(jax.random.split(key_act, num_trials))
+            else:
+                action = env_action(space, dist.mode() if deterministic else dist.sample(key_act))
+            obs, env_state, _, terminated, truncated, info = vec_env.step(
+                jax.random.split(key_env, num_trials), env_state, action, env_params
+            )
+            done = terminated | truncated
+            record = info["episode_in_trial_done"] & ~finished
+            slot = jax.nn.one_hot(info["episode_in_trial"], episodes, dtype=bool) & record[:, None]
+            returns = jnp.where(slot, info["episode_in_trial_return"][:, None], returns)
+            is_first = done | info["episode_in_trial_done"] if policy == "agent_episode_reset" else done
+            return (env_state, obs, is_first, memory, finished | done, returns), None
+
+        key_reset, key_run = jax.random.split(key)
+        obs, env_state = vec_env.reset(jax.random.split(key_reset, num_trials), env_params)
+        init = (
+            env_state,
+            obs,
+            jnp.ones((num_trials,), bool),
+            ppo.network.initialize_carry((num_trials,)),
+            jnp.zeros((num_trials,), bool),
+            jnp.full((num_trials, episodes), jnp.nan, jnp.float32),
+        )
+        (*_, returns), _ = jax.lax.scan(step, init, jax.random.split(key_run, num_steps))
+        return returns
+
+    return run(params, env_params, key)
+
+
+def in_context_curves(
+    ppo: RecurrentPPO,
+    params: Any,
+    envs: dict[str, tuple[Any, Any]],
+    key: jax.Array,
+    num_trials: int = 256,
+    deterministic: bool = False,
+) -> dict[str, dict[str, dict[str, list[float]]]]:
+    """`{split: {policy: {"mean": [K], "stderr": [K]}}}` for every `(env, env_params)` in
+    `envs` (e.g. the train / test_projections / test_envs splits) and every policy in
+    `POLICIES`; the same trial keys (tasks, initial states) serve all policies of a split."""
+    curves: dict[str, dict[str, dict[str, list[float]]]] = {}
+    for split, (env, env_params) in envs.items():
+        curves[split] = {}
+        for policy in POLICIES:
+            returns = np.asarray(
+                trial_episode_returns(
+                    ppo, params, env, env_params, key, num_trials, policy, deterministic
+                )
+            )
+            count = np.sum(np.isfinite(returns), axis=0)
+            mean = np.nanmean(returns, axis=0)
+            stderr = np.nanstd(returns, axis=0) / np.sqrt(np.maximum(count, 1))
+            curves[split][policy] = {"mean": mean.tolist(), "stderr": stderr.tolist()}
+    return curves
+
+
+def plot_in_context_curves(curves: dict, path: str, title: str = "") -> None:
+    """One panel per split: mean episode return (± 1 standard error) vs episode in trial."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(curves), figsize=(4.5 * len(curves), 3.6), squeeze=False)
+    for ax, (split, by_policy) in zip(axes[0], curves.items(), strict=True):
+        for policy, stats in by_policy.items():
+            mean, stderr = np.asarray(stats["mean"]), np.asarray(stats["stderr"])
+            episodes = np.arange(1, mean.size + 1)
+            ax.errorbar(episodes, mean, yerr=stderr, marker="o", capsize=3, label=policy)
+        ax.set_title(split)
+        ax.set_xlabel("episode in trial")
+        ax.set_xticks(np.arange(1, mean.size + 1))
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel("mean episode return")
+    axes[0, -1].legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
