@@ -30,16 +30,18 @@ def test_replay_matches_popgym(level, num_decks):
     assert env.num_decks == np_env.deck.num_decks == num_decks
     length = np_env.max_episode_length
     assert params.max_steps_in_episode == length
-    returns = replay(np_env, env, params, state_from_numpy, recited_suit, num_steps=length + 20,
-                     seed=6)
+    returns = replay(
+        np_env, env, params, state_from_numpy, recited_suit, num_steps=length + 20, seed=6
+    )
     assert len(returns) == 1
 
 
 def test_expert_return_is_one():
     env, params = make("AutoencodeEasy")
     np_env = popgym_autoencode.AutoencodeEasy()
-    returns = replay(np_env, env, params, state_from_numpy, recited_suit, num_steps=103, seed=7,
-                     p_expert=1.0)
+    returns = replay(
+        np_env, env, params, state_from_numpy, recited_suit, num_steps=103, seed=7, p_expert=1.0
+    )
     assert returns == [pytest.approx(1.0, abs=1e-5)]
 
 

@@ -127,12 +127,12 @@ def test_long_episodes_match_popgym_step_by_step(env_id, np_env_fn):
     params = params.replace(noise_sigma=0.0)
     np_env = np_env_fn()
 
-    sabotage = {"on": False}
+    sabotage = {"on": True}
 
     def choose_action(rng):
-        # Half the episodes balance to the time limit; the others push right from step 100 on.
+        # Every other episode balances to the time limit; the others push right from step 100.
         if np_env.num_steps == 0:
-            sabotage["on"] = rng.random() < 0.5
+            sabotage["on"] = not sabotage["on"]
         return 1 if sabotage["on"] and np_env.num_steps >= 100 else balancing_action(np_env)
 
     episodes = replay(
@@ -181,7 +181,7 @@ def test_velocity_only_reset_shows_positions():
     np.testing.assert_array_equal(np_obs, np.asarray(np_env.state, np.float32)[[0, 2]])
 
 
-@pytest.mark.parametrize("sigma", [0.1, 0.3])
+@pytest.mark.parametrize("sigma", [0.05, 0.1])  # the box (|theta| <= 0.419) clips larger ones
 def test_noise_is_fresh_gaussian_each_step(sigma):
     """obs - [x, theta] ~ N(0, sigma^2) i.i.d. over envs, steps and both components."""
     env, params = jax_env("NoisyPositionOnlyCartPoleEasy")
@@ -198,19 +198,24 @@ def test_noise_is_fresh_gaussian_each_step(sigma):
 
 @functools.partial(jax.jit, static_argnames="env")
 def _noise_samples(env, params, key):
-    """Observation noise at reset and 15 steps of 256 envs: `[16, 256, 2]`."""
-    keys = jax.random.split(key, 256)
-    obs, state = jax.vmap(env.reset, in_axes=(0, None))(keys, params)
+    """Observation noise at reset and 15 steps of 256 envs: `[16, 256, 2]`.
+
+    Actions alternate right/left so the pole stays far inside the clipping box.
+    """
+    key_reset, key_steps = jax.random.split(key)
+    obs, state = jax.vmap(env.reset, in_axes=(0, None))(jax.random.split(key_reset, 256), params)
     first = obs - jnp.stack([state.x, state.theta], axis=-1)
 
-    def step(state, key):
+    def step(state, inputs):
+        key, action = inputs
         # step_env: no auto-reset, so the state after the step is the one observed.
         obs, state, *_ = jax.vmap(env.step_env, in_axes=(0, 0, None, None))(
-            jax.random.split(key, 256), state, 1, params
+            jax.random.split(key, 256), state, action, params
         )
         return state, obs - jnp.stack([state.x, state.theta], axis=-1)
 
-    _, rest = jax.lax.scan(step, state, jax.random.split(key, 15))
+    inputs = (jax.random.split(key_steps, 15), jnp.arange(15) % 2)
+    _, rest = jax.lax.scan(step, state, inputs)
     return jnp.concatenate([first[None], rest])
 
 

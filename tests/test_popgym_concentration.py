@@ -30,8 +30,10 @@ def matching_flip(np_env):
     return next(p for p in face_down if p != first and np_env.state[p] == np_env.state[first])
 
 
-@pytest.mark.parametrize(("level", "num_decks", "deck_type"),
-                         [("Easy", 1, "colors"), ("Medium", 2, "colors"), ("Hard", 1, "ranks")])
+@pytest.mark.parametrize(
+    ("level", "num_decks", "deck_type"),
+    [("Easy", 1, "colors"), ("Medium", 2, "colors"), ("Hard", 1, "ranks")],
+)
 def test_replay_matches_popgym(level, num_decks, deck_type):
     env, params = make(f"Concentration{level}")
     np_env = getattr(popgym_concentration, f"Concentration{level}")()
@@ -41,8 +43,9 @@ def test_replay_matches_popgym(level, num_decks, deck_type):
     length = np_env.episode_length
     assert params.max_steps_in_episode == length
     # Half the flips are random (often onto face-up cards), so episodes run to truncation.
-    returns = replay(np_env, env, params, state_from_numpy, matching_flip,
-                     num_steps=length + 20, seed=10)
+    returns = replay(
+        np_env, env, params, state_from_numpy, matching_flip, num_steps=length + 20, seed=10
+    )
     assert len(returns) == 1
 
 
@@ -50,6 +53,7 @@ def test_replay_matches_popgym(level, num_decks, deck_type):
 def test_perfect_memory_terminates_with_return_one(level):
     env, params = make(f"Concentration{level}")
     np_env = getattr(popgym_concentration, f"Concentration{level}")()
-    returns = replay(np_env, env, params, state_from_numpy, matching_flip, num_steps=52, seed=11,
-                     p_expert=1.0)
+    returns = replay(
+        np_env, env, params, state_from_numpy, matching_flip, num_steps=52, seed=11, p_expert=1.0
+    )
     assert returns == [pytest.approx(1.0, abs=1e-5)]

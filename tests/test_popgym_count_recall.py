@@ -25,8 +25,10 @@ def true_count(np_env):
     return np_env.counts[np_env.query]
 
 
-@pytest.mark.parametrize(("level", "num_decks", "deck_type"),
-                         [("Easy", 1, "colors"), ("Medium", 2, "suits"), ("Hard", 4, "ranks")])
+@pytest.mark.parametrize(
+    ("level", "num_decks", "deck_type"),
+    [("Easy", 1, "colors"), ("Medium", 2, "suits"), ("Hard", 4, "ranks")],
+)
 def test_replay_matches_popgym(level, num_decks, deck_type):
     env, params = make(f"CountRecall{level}")
     np_env = getattr(popgym_count_recall, f"CountRecall{level}")()
@@ -35,14 +37,16 @@ def test_replay_matches_popgym(level, num_decks, deck_type):
     assert list(env.observation_space(params).nvec) == list(np_env.observation_space.nvec)
     length = np_env.max_episode_length
     assert params.max_steps_in_episode == length
-    returns = replay(np_env, env, params, state_from_numpy, true_count, num_steps=length + 20,
-                     seed=8)
+    returns = replay(
+        np_env, env, params, state_from_numpy, true_count, num_steps=length + 20, seed=8
+    )
     assert len(returns) == 1
 
 
 def test_expert_return_is_one():
     env, params = make("CountRecallEasy")
     np_env = popgym_count_recall.CountRecallEasy()
-    returns = replay(np_env, env, params, state_from_numpy, true_count, num_steps=51, seed=9,
-                     p_expert=1.0)
+    returns = replay(
+        np_env, env, params, state_from_numpy, true_count, num_steps=51, seed=9, p_expert=1.0
+    )
     assert returns == [pytest.approx(1.0, abs=1e-5)]

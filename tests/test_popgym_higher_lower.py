@@ -27,6 +27,7 @@ def test_replay_matches_popgym(level, num_decks):
     assert env.num_decks == np_env.num_decks == num_decks
     length = np_env.deck_size - 1
     assert params.max_steps_in_episode == length
-    returns = replay(np_env, env, params, state_from_numpy, clairvoyant_guess,
-                     num_steps=length + 20, seed=5)
+    returns = replay(
+        np_env, env, params, state_from_numpy, clairvoyant_guess, num_steps=length + 20, seed=5
+    )
     assert len(returns) == 1

@@ -16,8 +16,9 @@ from envs import make
 from envs.popgym.multiarmed_bandit import EnvState
 
 
-@pytest.mark.parametrize(("level", "arms", "length"),
-                         [("Easy", 10, 200), ("Medium", 20, 400), ("Hard", 30, 600)])
+@pytest.mark.parametrize(
+    ("level", "arms", "length"), [("Easy", 10, 200), ("Medium", 20, 400), ("Hard", 30, 600)]
+)
 def test_replay_with_certain_arms_matches_popgym(level, arms, length):
     env, params = make(f"MultiarmedBandit{level}")
     np_env = getattr(popgym_bandit, f"MultiarmedBandit{level}")()
@@ -63,8 +64,9 @@ def test_payout_rate_matches_probability():
 
 def test_reset_draws_uniform_probabilities():
     env, params = make("MultiarmedBanditHard")
-    _, state = jax.vmap(env.reset, in_axes=(0, None))(jax.random.split(jax.random.key(14), 200),
-                                                      params)
+    _, state = jax.vmap(env.reset, in_axes=(0, None))(
+        jax.random.split(jax.random.key(14), 200), params
+    )
     probs = np.asarray(state.payout_probs)
     assert probs.shape == (200, 30) and probs.min() >= 0 and probs.max() < 1
     assert abs(probs.mean() - 0.5) < 0.01  # 6000 U[0,1) draws: sd of the mean ~0.0037

@@ -23,13 +23,16 @@ def test_replay_matches_popgym(level):
     np_env = getattr(popgym_repeat_first, f"RepeatFirst{level}")()
     length = np_env.max_episode_length
     assert params.max_steps_in_episode == length
-    returns = replay(np_env, env, params, state_from_numpy, first_card, num_steps=length + 20, seed=1)
+    returns = replay(
+        np_env, env, params, state_from_numpy, first_card, num_steps=length + 20, seed=1
+    )
     assert len(returns) == 1
 
 
 def test_expert_return_is_one():
     env, params = make("RepeatFirstEasy")
     np_env = popgym_repeat_first.RepeatFirstEasy()
-    returns = replay(np_env, env, params, state_from_numpy, first_card, num_steps=51, seed=2,
-                     p_expert=1.0)
+    returns = replay(
+        np_env, env, params, state_from_numpy, first_card, num_steps=51, seed=2, p_expert=1.0
+    )
     assert returns == [pytest.approx(1.0, abs=1e-5)]

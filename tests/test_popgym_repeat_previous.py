@@ -22,24 +22,27 @@ def target_suit(np_env):
     return np_env.deck.suits_idx[hand[-np_env.k]] if len(hand) >= np_env.k else 0
 
 
-@pytest.mark.parametrize(("level", "num_decks", "k"), [("Easy", 1, 4), ("Medium", 2, 32),
-                                                       ("Hard", 3, 64)])
+@pytest.mark.parametrize(
+    ("level", "num_decks", "k"), [("Easy", 1, 4), ("Medium", 2, 32), ("Hard", 3, 64)]
+)
 def test_replay_matches_popgym(level, num_decks, k):
     env, params = make(f"RepeatPrevious{level}")
     np_env = getattr(popgym_repeat_previous, f"RepeatPrevious{level}")()
     assert (env.num_decks, env.k) == (np_env.deck.num_decks, np_env.k) == (num_decks, k)
     length = np_env.max_episode_length
     assert params.max_steps_in_episode == length
-    returns = replay(np_env, env, params, state_from_numpy, target_suit, num_steps=length + 20,
-                     seed=3)
+    returns = replay(
+        np_env, env, params, state_from_numpy, target_suit, num_steps=length + 20, seed=3
+    )
     assert len(returns) == 1
 
 
 def test_expert_return_is_one():
     env, params = make("RepeatPreviousEasy")
     np_env = popgym_repeat_previous.RepeatPreviousEasy()
-    returns = replay(np_env, env, params, state_from_numpy, target_suit, num_steps=51, seed=4,
-                     p_expert=1.0)
+    returns = replay(
+        np_env, env, params, state_from_numpy, target_suit, num_steps=51, seed=4, p_expert=1.0
+    )
     assert returns == [pytest.approx(1.0, abs=1e-5)]
 
 

@@ -3,6 +3,8 @@
 Cheap by design (one small jitted rollout per id); the family tests compare rules with popgym.
 """
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -28,7 +30,9 @@ FAMILIES = [
     "PositionOnlyPendulum",
     "NoisyPositionOnlyPendulum",
 ]
-BATCH, STEPS = 6, 40
+BATCH, STEPS = 4, 32
+# Compile time dominates these tests: skip XLA's backend optimisations (behaviour unchanged).
+jit_fast_compile = partial(jax.jit, compiler_options={"xla_backend_optimization_level": 0})
 
 
 def test_suite_lists_every_family_and_difficulty():
@@ -61,13 +65,21 @@ def _rollout(env, params, keys):
     return obs, reward, done, state0, in_space
 
 
-@pytest.mark.parametrize("env_id", envs.suite("popgym"))
+# Medium/Hard differ from Easy only in sizes: they run with the slow tests.
+ROLLOUT_IDS = [
+    env_id if env_id.endswith("Easy") else pytest.param(env_id, marks=pytest.mark.slow)
+    for env_id in envs.suite("popgym")
+]
+
+
+@pytest.mark.parametrize("env_id", ROLLOUT_IDS)
 def test_rollout_spaces_and_determinism(env_id):
     env, params = envs.make(env_id)
     obs_space = env.observation_space(params)
     base = jax.random.split(jax.random.key(0), BATCH)
     keys = base.at[1].set(base[0])  # envs 0 and 1 share a key
-    obs, reward, done, state0, in_space = jax.jit(lambda k: _rollout(env, params, k))(keys)
+    rollout = jit_fast_compile(lambda k: _rollout(env, params, k))
+    obs, reward, done, state0, in_space = rollout(keys)
     assert bool(in_space), f"{env_id}: an observation left {obs_space}"
     assert obs.shape == (STEPS, BATCH, *obs_space.shape)
     assert obs.dtype == jnp.dtype(obs_space.dtype)
@@ -84,11 +96,15 @@ def test_rollout_spaces_and_determinism(env_id):
 
 def test_vmap_over_1024_envs():
     env, params = envs.make("ConcentrationMedium")
+    obs_space = env.observation_space(params)
+
+    def reset_and_step(keys):
+        _, state = jax.vmap(env.reset, in_axes=(0, None))(keys, params)
+        actions = jnp.arange(keys.shape[0], dtype=jnp.int32) % env.action_space(params).n
+        return jax.vmap(env.step, in_axes=(0, 0, 0, None))(keys, state, actions, params)
+
     keys = jax.random.split(jax.random.key(1), 1024)
-    obs, state = jax.jit(jax.vmap(env.reset, in_axes=(0, None)))(keys, params)
-    actions = jnp.arange(1024, dtype=jnp.int32) % env.action_space(params).n
-    step = jax.jit(jax.vmap(env.step, in_axes=(0, 0, 0, None)))
-    obs, state, reward, terminated, truncated, _ = step(keys, state, actions, params)
-    assert obs.shape == (1024, *env.observation_space(params).shape)
+    obs, state, reward, terminated, truncated, _ = jit_fast_compile(reset_and_step)(keys)
+    assert obs.shape == (1024, *obs_space.shape)
     assert reward.shape == terminated.shape == truncated.shape == (1024,)
-    assert bool(jax.vmap(env.observation_space(params).contains)(obs).all())
+    assert bool(jax.vmap(obs_space.contains)(obs).all())

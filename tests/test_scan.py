@@ -5,7 +5,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ssm_rl.scan import BACKENDS, default_backend, resettable_scan, resettable_step
+from ssm_rl.scan import BACKENDS, default_backend, resettable_step
+from ssm_rl.scan import resettable_scan as eager_scan
+
+resettable_scan = jax.jit(eager_scan, static_argnames="backend")
 
 
 def numpy_scan(a, b, reset, h0):
@@ -94,15 +97,15 @@ def test_bad_inputs_raise():
     b = jnp.zeros((5, 2, 3))
     reset = jnp.zeros((5, 2), bool)
     with pytest.raises(ValueError, match="reset"):
-        resettable_scan(jnp.ones(3), b, reset[:, :1])
+        eager_scan(jnp.ones(3), b, reset[:, :1])
     with pytest.raises(ValueError, match="h0"):
-        resettable_scan(jnp.ones(3), b, reset, jnp.zeros((2, 4)))
+        eager_scan(jnp.ones(3), b, reset, jnp.zeros((2, 4)))
     with pytest.raises(ValueError, match="broadcast"):
-        resettable_scan(jnp.ones(4), b, reset)
+        eager_scan(jnp.ones(4), b, reset)
     with pytest.raises(ValueError, match="b must be"):
-        resettable_scan(jnp.ones(3), jnp.zeros(3), jnp.zeros((), bool))
+        eager_scan(jnp.ones(3), jnp.zeros(3), jnp.zeros((), bool))
     with pytest.raises(ValueError, match="backend"):
-        resettable_scan(jnp.ones(3), b, reset, backend="fft")
+        eager_scan(jnp.ones(3), b, reset, backend="fft")
 
 
 def test_default_backend_per_platform():

@@ -20,9 +20,9 @@ start is a border square at a uniform odd index on that side, the end the same o
 side.
 
 Moves (actions LEFT 0, RIGHT 1, UP 2, DOWN 3; NONE 4 only appears in observations): the target
-is clipped to the grid and refused if it is an OBSTACLE. Local view: popgym's 3x3 window starts
-at `(max(y-1, 0), max(x-1, 0))` and is padded with OBSTACLE at the bottom/right, so on the top
-or left border the window is *not* centred on the agent (a popgym quirk, kept).
+is clipped to the grid and refused if it is an OBSTACLE. Local view: popgym cuts rows y-1..y+1
+and columns x-1..x+1 to the grid and pads the bottom/right with OBSTACLE, so on the top or left
+border (a start or exit square) the view is *not* centred on the agent (a popgym quirk, kept).
 """
 
 from __future__ import annotations
@@ -129,10 +129,14 @@ def move(grid: jax.Array, position: jax.Array, action: jax.Array) -> jax.Array:
 
 
 def local_view(grid: jax.Array, position: jax.Array) -> jax.Array:
-    """popgym's 3x3 window `[3, 3]` at `(max(y-1,0), max(x-1,0))`, OBSTACLE-padded bottom/right."""
-    padded = jnp.pad(grid, ((0, 1), (0, 1)), constant_values=OBSTACLE)
-    corner = jnp.maximum(position - 1, 0)
-    return jax.lax.dynamic_slice(padded, (corner[0], corner[1]), (3, 3))
+    """popgym's `[3, 3]` view: rows/cols y-1..y+1 / x-1..x+1 cut to the grid, OBSTACLE-padded
+    at the bottom/right. Away from the top/left edge that is the centred window."""
+    y, x = position[0], position[1]
+    centred = jax.lax.dynamic_slice(jnp.pad(grid, 1, constant_values=OBSTACLE), (y, x), (3, 3))
+    wall_row = jnp.full((1, 3), OBSTACLE, grid.dtype)
+    # On row 0 popgym keeps rows 0 and 1 and pads below: the window slides up by one.
+    view = jnp.where(y == 0, jnp.concatenate([centred[1:], wall_row]), centred)
+    return jnp.where(x == 0, jnp.concatenate([view[:, 1:], wall_row.T], axis=1), view)
 
 
 @struct.dataclass

@@ -1,0 +1,538 @@
+#!/usr/bin/env python
+"""Scaling studies of the memory models (the S5 RL paper's speed claims, reproduced).
+
+    python scripts/bench_scaling.py                       # --study length on CPU, full sweep
+    python scripts/bench_scaling.py --quick               # tiny sizes, a minute or two
+    python scripts/bench_scaling.py --device gpu          # the same on an accelerator
+
+`--study length` (the default): for S5, LRU, Mamba-style selective SSM, GRU, LSTM and the
+causal Transformer at a matched parameter count (each model's width is searched so that its
+parameter count is the closest to `--params`; the counts are printed and stored), and for
+sequence lengths T = 2^7 .. 2^16 at batch 8 and 64, it measures
+
+- forward (`y = memory(carry, x, reset)`) and forward+backward (gradient of mean(y^2) w.r.t.
+  all parameters) wall time: median of repeated calls of the compiled function after one
+  warm-up call, each call ended by `block_until_ready`;
+- compile time: `jit(f).lower(...).compile()` wall time (the persistent cache is disabled);
+- peak memory: XLA's buffer assignment of the compiled function, `memory_analysis()`:
+  argument + output + temp - alias bytes. It counts every buffer the executable allocates
+  (the inputs, among them a Transformer's KV cache, included) and is what decides an
+  out-of-memory; it excludes the Python process and allocator slack. It is known before the
+  call, so a configuration predicted above `--memory-limit-gb` is not run.
+
+SSMs run with both scan backends (sequential and associative). The Transformer's window is the
+sequence length (full causal context; its sequence mode also holds a W-step KV cache). A
+series (model, batch, mode) stops at the first length that runs out of memory or whose next
+call is predicted to exceed `--time-limit`, and the report says so. It then fits the log-log
+slope of time and memory against T (lengths >= `--fit-min-length`) and finds the length where
+S5 overtakes the Transformer. Results: `<out>/scaling_<study>_<device>.json` and `.png`.
+
+Further studies (e.g. `--study devices`) plug into `STUDIES`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a source checkout
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+from ssm_rl.memory import available_memories, layer_class, make_memory  # noqa: E402
+from ssm_rl.scan import BACKENDS  # noqa: E402
+
+MODES: tuple[str, ...] = ("forward", "forward+backward")
+WIDTH_STEP = 8  # widths are searched in multiples of 8 (Transformer heads divide them)
+INPUT_DIM = 32
+RESET_PROBABILITY = 1 / 128
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    """How a model is sized: fixed options plus fields tied to the searched width."""
+
+    name: str
+    options: dict[str, Any]
+    tied_to_width: tuple[str, ...] = ()
+    window_is_length: bool = False
+
+
+MODEL_SPECS: dict[str, ModelSpec] = {
+    "s5": ModelSpec("s5", {"num_layers": 2}, tied_to_width=("state_size",)),
+    "lru": ModelSpec("lru", {"num_layers": 2}, tied_to_width=("state_size",)),
+    "mamba": ModelSpec("mamba", {"num_layers": 2}),
+    "gru": ModelSpec("gru", {}),  # one plain layer (the layer's stack defaults)
+    "lstm": ModelSpec("lstm", {}),
+    "transformer": ModelSpec(
+        "transformer", {"num_layers": 2, "num_heads": 4}, window_is_length=True
+    ),
+}
+
+
+@dataclasses.dataclass
+class Series:
+    """One curve of the study: a sized model, with a scan backend for SSMs."""
+
+    label: str
+    spec: ModelSpec
+    options: dict[str, Any]
+    parameters: int
+
+    def memory(self, length: int):
+        extra = {"window": length} if self.spec.window_is_length else {}
+        return make_memory(self.spec.name, **self.options, **extra)
+
+
+# ----------------------------------------------------------------------------- sizing
+
+
+def _inputs(batch: int, length: int, seed: int = 0) -> tuple[jax.Array, jax.Array]:
+    """`x[T, B, INPUT_DIM]` normal, `reset[T, B]` with episode starts at rate 1/128."""
+    kx, kr = jax.random.split(jax.random.key(seed))
+    x = jax.random.normal(kx, (length, batch, INPUT_DIM), jnp.float32)
+    reset = jax.random.bernoulli(kr, RESET_PROBABILITY, (length, batch)).at[0].set(True)
+    return x, reset
+
+
+def _spec_options(spec: ModelSpec, width: int) -> dict[str, Any]:
+    fields = {f.name for f in dataclasses.fields(layer_class(spec.name))}
+    tied = {name: width for name in spec.tied_to_width if name in fields}
+    return {**spec.options, **tied, "d_model": width}
+
+
+def count_parameters(memory) -> int:
+    """Number of scalars in `memory`'s parameters (shapes only, nothing is computed)."""
+    x, reset = _inputs(1, 2)
+    carry = memory.initialize_carry((1,))
+    shapes = jax.eval_shape(memory.init, jax.random.key(0), carry, x, reset)
+    return sum(math.prod(leaf.shape) for leaf in jax.tree.leaves(shapes))
+
+
+def match_width(spec: ModelSpec, target: int, max_width: int = 4096) -> tuple[dict, int]:
+    """Options (width a multiple of 8) whose parameter count is closest to `target`."""
+
+    def count(width: int) -> int:
+        extra = {"window": 2} if spec.window_is_length else {}
+        return count_parameters(make_memory(spec.name, **_spec_options(spec, width), **extra))
+
+    lo, hi = 1, max_width // WIDTH_STEP  # bisection on width / 8; counts grow with width
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if count(mid * WIDTH_STEP) < target:
+            lo = mid + 1
+        else:
+            hi = mid
+    candidates = {w * WIDTH_STEP for w in (lo - 1, lo) if w >= 1}
+    best = min(candidates, key=lambda w: abs(count(w) - target))
+    return _spec_options(spec, best), count(best)
+
+
+def build_series(models: list[str], target: int, backends: tuple[str, ...]) -> list[Series]:
+    series = []
+    for label in models:
+        spec = MODEL_SPECS[label]
+        options, parameters = match_width(spec, target)
+        fields = {f.name for f in dataclasses.fields(layer_class(spec.name))}
+        if "backend" in fields:
+            for backend in backends:
+                series.append(
+                    Series(f"{label}[{backend}]", spec, {**options, "backend": backend}, parameters)
+                )
+        else:
+            series.append(Series(label, spec, options, parameters))
+    return series
+
+
+# ------------------------------------------------------------------------ measurement
+
+
+@dataclasses.dataclass
+class Limits:
+    time_s: float  # timing budget per configuration (compile excluded)
+    memory_bytes: int
+    repeats: int
+
+
+def _functions(memory) -> dict[str, Callable]:
+    def forward(params, carry, x, reset):
+        return memory.apply(params, carry, x, reset)[1]
+
+    def loss(params, carry, x, reset):
+        return jnp.mean(forward(params, carry, x, reset) ** 2)
+
+    return {"forward": forward, "forward+backward": jax.grad(loss)}
+
+
+def _footprint(compiled) -> int:
+    stats = compiled.memory_analysis()
+    return int(
+        stats.argument_size_in_bytes
+        + stats.output_size_in_bytes
+        + stats.temp_size_in_bytes
+        - stats.alias_size_in_bytes
+    )
+
+
+def measure(fn: Callable, args: tuple, limits: Limits) -> dict[str, Any]:
+    """Compile, check the footprint, warm up, then time `fn(*args)` within the limits."""
+    start = time.perf_counter()
+    compiled = jax.jit(fn).lower(*args).compile()
+    record: dict[str, Any] = {"compile_s": time.perf_counter() - start}
+    record["memory_bytes"] = _footprint(compiled)
+    if record["memory_bytes"] > limits.memory_bytes:
+        record["status"] = "oom"
+        record["note"] = (
+            f"compiled footprint {record['memory_bytes'] / 2**30:.1f} GiB > limit "
+            f"{limits.memory_bytes / 2**30:.1f} GiB; not run"
+        )
+        return record
+    try:
+        start = time.perf_counter()
+        jax.block_until_ready(compiled(*args))
+        times = [time.perf_counter() - start]  # the warm-up call, dropped if there are more
+        budget_end = time.perf_counter() + limits.time_s
+        repeats = []
+        while len(repeats) < limits.repeats and time.perf_counter() + times[-1] < budget_end:
+            start = time.perf_counter()
+            jax.block_until_ready(compiled(*args))
+            repeats.append(time.perf_counter() - start)
+            times.append(repeats[-1])
+    except jax.errors.JaxRuntimeError as err:
+        if "RESOURCE_EXHAUSTED" not in str(err):
+            raise
+        record.update(status="oom", note=str(err).splitlines()[0][:200])
+        return record
+    record["times_s"] = repeats or times
+    record["time_s"] = statistics.median(record["times_s"])
+    record["status"] = "ok"
+    return record
+
+
+def _predicted_next_time(previous: list[dict[str, Any]]) -> float | None:
+    """Time of the next (doubled) length from the last two: growth at least 2x per doubling."""
+    ok = [r for r in previous if r["status"] == "ok"]
+    if not ok:
+        return None
+    growth = 2.0
+    if len(ok) >= 2 and ok[-2]["time_s"] > 0:
+        growth = max(growth, ok[-1]["time_s"] / ok[-2]["time_s"])
+    return ok[-1]["time_s"] * growth
+
+
+def run_series(
+    series: Series, batch: int, lengths: list[int], limits: Limits, log: Callable[[str], None]
+) -> list[dict[str, Any]]:
+    """All lengths of one model at one batch size, both modes; stops a mode when it fails."""
+    records: list[dict[str, Any]] = []
+    stopped: dict[str, str] = {}
+    params = None
+    for length in lengths:
+        memory = series.memory(length)
+        x, reset = _inputs(batch, length)
+        carry = memory.initialize_carry((batch,))
+        if params is None:  # parameters do not depend on the length (nor the window)
+            params = memory.init(jax.random.key(1), carry, x[:2], reset[:2])
+        functions = _functions(memory)
+        for mode in MODES:
+            base = {"model": series.label, "batch": batch, "length": length, "mode": mode}
+            if mode in stopped:
+                records.append({**base, "status": "skipped", "note": stopped[mode]})
+                continue
+            predicted = _predicted_next_time(
+                [r for r in records if r["mode"] == mode and r["status"] == "ok"]
+            )
+            if predicted is not None and predicted > limits.time_s:
+                note = f"predicted {predicted:.0f} s per call > --time-limit"
+                record = {**base, "status": "time", "note": note}
+            else:
+                record = {**base, **measure(functions[mode], (params, carry, x, reset), limits)}
+            records.append(record)
+            if record["status"] != "ok":
+                stopped[mode] = f"{record['status']} at T={length}"
+            log(_describe(record))
+    return records
+
+
+def _describe(r: dict[str, Any]) -> str:
+    head = f"{r['model']:>26} B={r['batch']:<3} T={r['length']:<6} {r['mode']:<16}"
+    if r["status"] != "ok":
+        return f"{head} {r['status']}: {r.get('note', '')}"
+    return (
+        f"{head} {r['time_s'] * 1e3:10.2f} ms  compile {r['compile_s']:6.1f} s  "
+        f"{r['memory_bytes'] / 2**20:9.1f} MiB"
+    )
+
+
+# -------------------------------------------------------------------------- analysis
+
+
+def _ok(records, model, batch, mode) -> list[dict[str, Any]]:
+    return [
+        r
+        for r in records
+        if r["model"] == model and r["batch"] == batch and r["mode"] == mode and r["status"] == "ok"
+    ]
+
+
+def loglog_slope(lengths: list[int], values: list[float]) -> float | None:
+    """Least-squares slope of log(value) against log(length); None with fewer than 2 points."""
+    if len(lengths) < 2:
+        return None
+    return float(np.polyfit(np.log(lengths), np.log(values), 1)[0])
+
+
+def fit_slopes(records, models, batches, fit_min_length: int) -> dict[str, Any]:
+    """Per model, batch and mode: time and memory slopes over lengths >= fit_min_length."""
+    slopes: dict[str, Any] = {}
+    for model in models:
+        for batch in batches:
+            for mode in MODES:
+                points = _ok(records, model, batch, mode)
+                points = [r for r in points if r["length"] >= fit_min_length]
+                lengths = [r["length"] for r in points]
+                slopes.setdefault(model, {}).setdefault(str(batch), {})[mode] = {
+                    "time": loglog_slope(lengths, [r["time_s"] for r in points]),
+                    "memory": loglog_slope(lengths, [r["memory_bytes"] for r in points]),
+                    "lengths": lengths,
+                }
+    return slopes
+
+
+def crossover(records, model, reference, batch, mode) -> dict[str, Any]:
+    """Length above which `model` is faster than `reference` (log-log interpolation)."""
+    mine = {r["length"]: r["time_s"] for r in _ok(records, model, batch, mode)}
+    theirs = {r["length"]: r["time_s"] for r in _ok(records, reference, batch, mode)}
+    common = sorted(set(mine) & set(theirs))
+    result: dict[str, Any] = {"model": model, "reference": reference, "batch": batch, "mode": mode}
+    ref_stop = [
+        r
+        for r in records
+        if r["model"] == reference and r["batch"] == batch and r["mode"] == mode
+        and r["status"] in ("oom", "time")
+    ]
+    if ref_stop:
+        result["reference_stopped"] = f"{ref_stop[0]['status']} at T={ref_stop[0]['length']}"
+    if not common:
+        result.update(length=None, text="no common lengths")
+        return result
+    ratio = [mine[t] / theirs[t] for t in common]
+    k = len(common)
+    while k > 0 and ratio[k - 1] < 1:
+        k -= 1  # ratio < 1 (model faster) for every length from common[k] on
+    if k == len(common):
+        result.update(length=None, text=f"{reference} faster at every common T <= {common[-1]}")
+    elif k == 0:
+        result.update(length=common[0], text=f"{model} faster at every common T >= {common[0]}")
+    else:
+        lo, hi = common[k - 1], common[k]
+        r_lo, r_hi = math.log(ratio[k - 1]), math.log(ratio[k])
+        at = math.exp(math.log(lo) + (0 - r_lo) / (r_hi - r_lo) * (math.log(hi) - math.log(lo)))
+        result.update(length=at, text=f"{model} overtakes {reference} at T ~ {at:.0f}")
+    return result
+
+
+# --------------------------------------------------------------------------- reports
+
+
+def _table(records, models, batch, mode, key, fmt) -> str:
+    lengths = sorted({r["length"] for r in records if r["batch"] == batch})
+    width = max(12, *(len(m) + 1 for m in models))
+    lines = ["T".rjust(7) + "".join(m.rjust(width) for m in models)]
+    for length in lengths:
+        cells = []
+        for model in models:
+            found = [
+                r
+                for r in records
+                if (r["model"], r["batch"], r["length"], r["mode"]) == (model, batch, length, mode)
+            ]
+            if not found:
+                cells.append("-")
+            elif found[0]["status"] == "ok" or key in found[0]:  # an oom still has its memory
+                cells.append(fmt(found[0][key]))
+            else:
+                cells.append(found[0]["status"])
+        lines.append(str(length).rjust(7) + "".join(c.rjust(width) for c in cells))
+    return "\n".join(lines)
+
+
+def print_length_report(result: dict[str, Any]) -> None:
+    records, models = result["records"], list(result["models"])
+    print(f"\nParameter counts (target {result['config']['params']:,d}):")
+    for label, info in result["models"].items():
+        print(f"  {label:>26}: {info['parameters']:>9,d}  {info['options']}")
+    for batch in result["config"]["batches"]:
+        for mode in MODES:
+            print(f"\nBatch {batch}, {mode}: time per call (ms)")
+            print(_table(records, models, batch, mode, "time_s", lambda v: f"{v * 1e3:.2f}"))
+        print(f"\nBatch {batch}, forward+backward: compile time (s)")
+        print(_table(records, models, batch, MODES[1], "compile_s", lambda v: f"{v:.1f}"))
+        print(f"\nBatch {batch}, forward+backward: peak memory (MiB, XLA buffer assignment)")
+        print(
+            _table(records, models, batch, MODES[1], "memory_bytes", lambda v: f"{v / 2**20:.1f}")
+        )
+    print(f"\nLog-log slopes vs T (lengths >= {result['config']['fit_min_length']}):")
+    print(f"{'model':>26} {'batch':>5} {'mode':>17} {'time':>6} {'memory':>7}")
+    fmt = lambda v: "-" if v is None else f"{v:.2f}"
+    for model, per_batch in result["slopes"].items():
+        for batch, per_mode in per_batch.items():
+            for mode, s in per_mode.items():
+                time_slope, memory_slope = fmt(s["time"]), fmt(s["memory"])
+                print(f"{model:>26} {batch:>5} {mode:>17} {time_slope:>6} {memory_slope:>7}")
+    if result["crossovers"]:
+        print("\nCrossover (time):")
+    for c in result["crossovers"]:
+        stop = f" ({c['reference']} {c['reference_stopped']})" if "reference_stopped" in c else ""
+        print(f"  B={c['batch']:<3} {c['mode']:<16} {c['text']}{stop}")
+
+
+def plot_length_study(result: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    records, batches = result["records"], result["config"]["batches"]
+    panels = [("forward", "time_s", "forward time (s)"),
+              ("forward+backward", "time_s", "forward+backward time (s)"),
+              ("forward+backward", "memory_bytes", "forward+backward memory (bytes)")]
+    fig, axes = plt.subplots(len(batches), 3, figsize=(15, 4.2 * len(batches)), squeeze=False)
+    for row, batch in enumerate(batches):
+        for col, (mode, key, title) in enumerate(panels):
+            ax = axes[row][col]
+            for model in result["models"]:
+                points = _ok(records, model, batch, mode)
+                if points:
+                    style = "--" if "associative" in model else "-"
+                    ax.loglog([r["length"] for r in points], [r[key] for r in points], style,
+                              marker="o", markersize=3, label=model)
+            ax.set_title(f"{title}, batch {batch}")
+            ax.set_xlabel("sequence length T")
+            ax.grid(True, which="both", alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle(f"Memory models at ~{result['config']['params']:,} parameters "
+                 f"on {result['device']}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+# ----------------------------------------------------------------------------- studies
+
+
+def run_length_study(args: argparse.Namespace) -> dict[str, Any]:
+    unknown = [m for m in args.models if m not in MODEL_SPECS]
+    if unknown:
+        raise ValueError(f"unknown model(s) {unknown}; --models takes {sorted(MODEL_SPECS)}")
+    missing = [m for m in args.models if MODEL_SPECS[m].name not in available_memories()]
+    if missing:
+        raise ValueError(f"model(s) {missing} are not registered; have {available_memories()}")
+    lengths = [2**k for k in range(args.min_log2, args.max_log2 + 1)]
+    limits = Limits(args.time_limit, int(args.memory_limit_gb * 2**30), args.repeats)
+    series = build_series(args.models, args.params, tuple(args.backends))
+    records: list[dict[str, Any]] = []
+    for s in series:
+        for batch in args.batches:
+            records += run_series(s, batch, lengths, limits, log=print)
+    models = [s.label for s in series]
+    crossovers = []
+    s5_labels = [m for m in models if m.startswith("s5")]
+    if "transformer" in models:
+        for model in s5_labels:
+            for batch in args.batches:
+                for mode in MODES:
+                    crossovers.append(crossover(records, model, "transformer", batch, mode))
+    return {
+        "models": {s.label: {"parameters": s.parameters, "options": s.options} for s in series},
+        "records": records,
+        "slopes": fit_slopes(records, models, args.batches, args.fit_min_length),
+        "crossovers": crossovers,
+        "memory_measure": "XLA compiled buffer assignment: argument + output + temp - alias bytes",
+        "time_measure": "median wall time of compiled calls after one warm-up, block_until_ready",
+    }
+
+
+STUDIES: dict[str, tuple[Callable, Callable, Callable]] = {
+    "length": (run_length_study, print_length_report, plot_length_study),
+}
+
+
+# -------------------------------------------------------------------------------- main
+
+
+def _default_memory_limit_gb(device: str) -> float:
+    if device == "gpu":
+        stats = jax.devices()[0].memory_stats() or {}
+        if "bytes_limit" in stats:
+            return 0.9 * stats["bytes_limit"] / 2**30
+    return 0.75 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--study", choices=sorted(STUDIES), default="length")
+    p.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
+    p.add_argument("--quick", action="store_true", help="tiny sizes to check the script")
+    p.add_argument("--models", type=lambda s: s.split(","), default=list(MODEL_SPECS))
+    p.add_argument("--backends", type=lambda s: s.split(","), default=list(BACKENDS))
+    p.add_argument("--params", type=int, default=100_000, help="target parameter count")
+    p.add_argument("--batches", type=int, nargs="+", default=[8, 64])
+    p.add_argument("--min-log2", type=int, default=7)
+    p.add_argument("--max-log2", type=int, default=16)
+    p.add_argument("--fit-min-length", type=int, default=1024)
+    p.add_argument("--time-limit", type=float, default=60.0, help="seconds per configuration")
+    p.add_argument("--memory-limit-gb", type=float, default=None,
+                   help="skip configurations above this (default 75%% of RAM / 90%% of GPU)")
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--out", type=Path, default=Path("bench_results/scaling"))
+    args = p.parse_args(argv)
+    if args.quick:
+        args.params, args.batches, args.min_log2, args.max_log2 = 5_000, [2], 4, 6
+        args.fit_min_length, args.time_limit, args.repeats = 1, 10.0, 2
+    bad = [b for b in args.backends if b not in BACKENDS]
+    if bad:
+        p.error(f"unknown backend(s) {bad}; expected {BACKENDS}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = parse_args(argv)
+    jax.config.update("jax_platforms", "cuda" if args.device == "gpu" else "cpu")
+    jax.config.update("jax_enable_compilation_cache", False)  # compile times must be real
+    if args.memory_limit_gb is None:
+        args.memory_limit_gb = _default_memory_limit_gb(args.device)
+    run, report, plot = STUDIES[args.study]
+    result = {
+        "study": args.study,
+        "device": str(jax.devices()[0].device_kind),
+        "platform": jax.default_backend(),
+        "host": {"cpus": os.cpu_count(), "machine": platform.machine()},
+        "jax": jax.__version__,
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        **run(args),
+    }
+    report(result)
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = args.out / f"scaling_{args.study}_{args.device}"
+    stem.with_suffix(".json").write_text(json.dumps(result, indent=1))
+    plot(result, stem.with_suffix(".png"))
+    print(f"\nwrote {stem}.json and {stem}.png")
+    return result
+
+
+if __name__ == "__main__":
+    main()
