@@ -2,7 +2,7 @@
 """Scaling studies of the memory models (the S5 RL paper's speed claims, reproduced).
 
     python scripts/bench_scaling.py                       # --study length on CPU, full sweep
-    python scripts/bench_scaling.py --quick               # tiny sizes, a minute or two
+    python scripts/bench_scaling.py --quick               # tiny sizes: checks the script (minutes)
     python scripts/bench_scaling.py --device gpu          # the same on an accelerator
 
 `--study length` (the default): for S5, LRU, Mamba-style selective SSM, GRU, LSTM and the
@@ -21,7 +21,9 @@ sequence lengths T = 2^7 .. 2^16 at batch 8 and 64, it measures
   call, so a configuration predicted above `--memory-limit-gb` is not run.
 
 SSMs run with both scan backends (sequential and associative). The Transformer's window is the
-sequence length (full causal context; its sequence mode also holds a W-step KV cache). A
+sequence length (full causal context; its sequence mode also holds a W-step KV cache); it
+attends in query blocks of 128 (memory linear in T, `ssm_rl/layers/transformer.py`), and
+`transformer_dense` is the same model scoring the whole T x (W + T) matrix at once. A
 series (model, batch, mode) stops at the first length that runs out of memory or whose next
 call is predicted to exceed `--time-limit`, and the report says so. It then fits the log-log
 slope of time and memory against T (lengths >= `--fit-min-length`) and finds the length where
@@ -52,7 +54,7 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ssm_rl.memory import available_memories, layer_class, make_memory  # noqa: E402
-from ssm_rl.scan import BACKENDS  # noqa: E402
+from ssm_rl.scan import BACKENDS, default_backend  # noqa: E402
 
 MODES: tuple[str, ...] = ("forward", "forward+backward")
 WIDTH_STEP = 8  # widths are searched in multiples of 8 (Transformer heads divide them)
@@ -78,6 +80,10 @@ MODEL_SPECS: dict[str, ModelSpec] = {
     "lstm": ModelSpec("lstm", {}),
     "transformer": ModelSpec(
         "transformer", {"num_layers": 2, "num_heads": 4}, window_is_length=True
+    ),
+    # The same Transformer scoring all T x (W + T) pairs at once: plain attention's memory.
+    "transformer_dense": ModelSpec(
+        "transformer", {"num_layers": 2, "num_heads": 4, "query_block": None}, window_is_length=True
     ),
 }
 
@@ -195,8 +201,8 @@ def measure(fn: Callable, args: tuple, limits: Limits) -> dict[str, Any]:
     if record["memory_bytes"] > limits.memory_bytes:
         record["status"] = "oom"
         record["note"] = (
-            f"compiled footprint {record['memory_bytes'] / 2**30:.1f} GiB > limit "
-            f"{limits.memory_bytes / 2**30:.1f} GiB; not run"
+            f"compiled footprint {record['memory_bytes'] / 2**20:.1f} MiB > limit "
+            f"{limits.memory_bytes / 2**20:.1f} MiB; not run"
         )
         return record
     try:
@@ -255,7 +261,7 @@ def run_series(
                 [r for r in records if r["mode"] == mode and r["status"] == "ok"]
             )
             if predicted is not None and predicted > limits.time_s:
-                note = f"predicted {predicted:.0f} s per call > --time-limit"
+                note = f"next call predicted {predicted:.3g} s > --time-limit {limits.time_s:g} s"
                 record = {**base, "status": "time", "note": note}
             else:
                 record = {**base, **measure(functions[mode], (params, carry, x, reset), limits)}
@@ -419,6 +425,7 @@ def plot_length_study(result: dict[str, Any], path: Path) -> None:
                     style = "--" if "associative" in model else "-"
                     ax.loglog([r["length"] for r in points], [r[key] for r in points], style,
                               marker="o", markersize=3, label=model)
+            ax.set_xscale("log", base=2)
             ax.set_title(f"{title}, batch {batch}")
             ax.set_xlabel("sequence length T")
             ax.grid(True, which="both", alpha=0.3)
@@ -448,13 +455,15 @@ def run_length_study(args: argparse.Namespace) -> dict[str, Any]:
         for batch in args.batches:
             records += run_series(s, batch, lengths, limits, log=print)
     models = [s.label for s in series]
-    crossovers = []
-    s5_labels = [m for m in models if m.startswith("s5")]
-    if "transformer" in models:
-        for model in s5_labels:
-            for batch in args.batches:
-                for mode in MODES:
-                    crossovers.append(crossover(records, model, "transformer", batch, mode))
+    crossovers = [
+        crossover(records, model, reference, batch, mode)
+        for reference in ("transformer", "transformer_dense")
+        if reference in models
+        for model in models
+        if model.startswith("s5")
+        for batch in args.batches
+        for mode in MODES
+    ]
     return {
         "models": {s.label: {"parameters": s.parameters, "options": s.options} for s in series},
         "records": records,
@@ -481,13 +490,22 @@ def _default_memory_limit_gb(device: str) -> float:
     return 0.75 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
 
 
+QUICK_DEFAULTS: dict[str, Any] = {
+    "params": 5_000, "batches": [2], "min_log2": 4, "max_log2": 5, "fit_min_length": 1,
+    "time_limit": 10.0, "repeats": 2,
+}
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--study", choices=sorted(STUDIES), default="length")
     p.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
-    p.add_argument("--quick", action="store_true", help="tiny sizes to check the script")
+    p.add_argument("--quick", action="store_true",
+                   help="check the script: ~5k parameters, T = 16, 32, batch 2, one backend\n"
+                        "(options given explicitly still apply)")
     p.add_argument("--models", type=lambda s: s.split(","), default=list(MODEL_SPECS))
-    p.add_argument("--backends", type=lambda s: s.split(","), default=list(BACKENDS))
+    p.add_argument("--backends", type=lambda s: s.split(","), default=None,
+                   help="scan backends for the SSMs (default: both; --quick: the platform's)")
     p.add_argument("--params", type=int, default=100_000, help="target parameter count")
     p.add_argument("--batches", type=int, nargs="+", default=[8, 64])
     p.add_argument("--min-log2", type=int, default=7)
@@ -498,13 +516,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="skip configurations above this (default 75%% of RAM / 90%% of GPU)")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--out", type=Path, default=Path("bench_results/scaling"))
+    if "--quick" in (sys.argv[1:] if argv is None else argv):
+        p.set_defaults(**QUICK_DEFAULTS)
     args = p.parse_args(argv)
-    if args.quick:
-        args.params, args.batches, args.min_log2, args.max_log2 = 5_000, [2], 4, 6
-        args.fit_min_length, args.time_limit, args.repeats = 1, 10.0, 2
+    if args.backends is None:
+        args.backends = [default_backend(args.device)] if args.quick else list(BACKENDS)
     bad = [b for b in args.backends if b not in BACKENDS]
     if bad:
         p.error(f"unknown backend(s) {bad}; expected {BACKENDS}")
+    if args.min_log2 > args.max_log2:
+        p.error(f"--min-log2 {args.min_log2} > --max-log2 {args.max_log2}")
     return args
 
 

@@ -4,7 +4,7 @@
 state and compares every observation, reward and done flag (exactly, or within a tolerance for
 float physics). Unlike `popgym_oracle.replay` it takes any action space and the JAX state can be
 built by the test (`sync`) in either direction. `rollout_checks` runs a `jit(vmap)` random
-rollout: determinism, batched == unbatched reset, and every finished episode return in [-1, 1].
+rollout: determinism and every finished episode return in [-1, 1].
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def rollout_checks(
     seed: int = 0,
     lowest_return: float = -1.0,
 ) -> np.ndarray:
-    """jit(vmap) random rollout: deterministic, batch == single reset, returns in [low, 1].
+    """jit(vmap) random rollout: deterministic, finite, episode returns in [low, 1].
 
     `lowest_return` is -1 for every family but Battleship (popgym's bound is below -1 there).
     Returns the finished episodes' returns (1-D).
@@ -114,15 +114,11 @@ def rollout_checks(
     again = jax.device_get(_random_rollout(env, params, key, num_envs, num_steps))
     for a, b in zip((obs0, rewards, dones), again, strict=True):
         np.testing.assert_array_equal(a, b)
-    # Row 0 of the batched reset equals an unbatched reset with the same key.
-    key_reset = jax.random.split(key)[0]
-    single_obs, _ = env.reset(jax.random.split(key_reset, num_envs)[0], params)
-    np.testing.assert_array_equal(obs0[0], np.asarray(single_obs))
     assert np.isfinite(rewards).all()
     returns = []
     for b in range(num_envs):
         ends = np.flatnonzero(dones[:, b])
-        starts = np.concatenate([[0], ends[:-1] + 1])
+        starts = np.concatenate([[0], ends + 1])[: len(ends)]
         returns += [
             rewards[s : e + 1, b].astype(np.float64).sum()
             for s, e in zip(starts, ends, strict=True)

@@ -18,7 +18,10 @@ EPISODE_LENGTH, ACTION_REPEAT = 16, 2  # brax env steps; 8 agent steps per full 
 @pytest.fixture(scope="module")
 def pair():
     adapter = BraxToGymnax(
-        "inverted_pendulum", backend="spring", episode_length=EPISODE_LENGTH, action_repeat=ACTION_REPEAT
+        "inverted_pendulum",
+        backend="spring",
+        episode_length=EPISODE_LENGTH,
+        action_repeat=ACTION_REPEAT,
     )
     raw = brax_envs.get_environment("inverted_pendulum", backend="spring")
     reference = EpisodeWrapper(raw, EPISODE_LENGTH, ACTION_REPEAT)

@@ -77,7 +77,9 @@ def test_matches_numpy_reference(env, name):
         base_obs, base_state, base_reward, base_term, _ = base_env.step_env(
             key_step, base_state, jnp.asarray(ref_action(action)), base_params
         )
-        np.testing.assert_allclose(info["final_observation"], ref_obs(base_obs), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(
+            info["final_observation"], ref_obs(base_obs), rtol=1e-4, atol=1e-5
+        )
         np.testing.assert_allclose(reward, base_reward, rtol=1e-5, atol=1e-5)
         if bool(base_term):
             assert bool(term)
@@ -145,7 +147,9 @@ def test_matrix_distribution():
 
 def test_sample_task_follows_distribution(env):
     dist = task_distribution(env, (100, 104), base_weights=[0.0, 1.0, 3.0])
-    tasks = jax.vmap(lambda k: sample_task(env, k, dist))(jax.random.split(jax.random.PRNGKey(0), 4000))
+    tasks = jax.vmap(lambda k: sample_task(env, k, dist))(
+        jax.random.split(jax.random.PRNGKey(0), 4000)
+    )
     counts = np.bincount(np.asarray(tasks.base_index), minlength=3)
     assert counts[0] == 0 and abs(counts[2] / 4000 - 0.75) < 0.03
     # Each sampled task equals the task built from its (base env, id): at most 2 x 4 distinct.

@@ -68,7 +68,9 @@ def test_episode_returns_match_plain_sums(pendulum_trials):
     ends = np.flatnonzero(info["episode_in_trial_done"])
     starts = np.concatenate([[0], ends[:-1] + 1])
     for s, e in zip(starts, ends, strict=True):
-        np.testing.assert_allclose(info["episode_in_trial_return"][e], reward[s : e + 1].sum(), rtol=1e-5)
+        np.testing.assert_allclose(
+            info["episode_in_trial_return"][e], reward[s : e + 1].sum(), rtol=1e-5
+        )
 
 
 def test_variable_length_episodes_cartpole():

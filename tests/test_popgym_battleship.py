@@ -101,25 +101,26 @@ def test_all_misses_return_below_minus_one():
 
 
 def test_ship_placement_matches_popgym_distribution():
-    """Per-cell ship frequency of our sampler vs popgym's over 3000 boards (8x8)."""
+    """Per-cell ship frequency of our sampler vs popgym's over 2000 boards (8x8)."""
     env, params, np_env = make_pair("Easy")
-    keys = jax.random.split(jax.random.key(0), 3000)
+    keys = jax.random.split(jax.random.key(0), 2000)
     _, states = jax.jit(jax.vmap(env.reset, in_axes=(0, None)))(keys, params)
     boards = np.asarray(states.board)
     assert (boards.sum(axis=(1, 2)) == 12).all()  # 2 + 3 + 3 + 4 cells, never overlapping
     ours = boards.mean(axis=0)
+    np_env.reset(seed=0)
     theirs = np.zeros((8, 8))
-    for seed in range(3000):
-        np_env.reset(seed=seed)
-        theirs += np_env.board / 3000
-    # std of one frequency ~ sqrt(0.19 * 0.81 / 3000) = 0.007; edges are rarer than the centre.
-    assert np.abs(ours - theirs).max() < 0.04, np.abs(ours - theirs).max()
+    for _ in range(2000):
+        theirs += np_env.board / 2000
+        np_env.reset()  # unseeded: popgym's generator runs on
+    # std of a frequency difference ~ sqrt(2 * 0.19 * 0.81 / 2000) = 0.012; edges are rarer.
+    assert np.abs(ours - theirs).max() < 0.05, np.abs(ours - theirs).max()
     assert ours[0, 0] < ours[3, 3] - 0.05
 
 
 def test_rollout_jit_vmap_1024_and_returns_in_range():
     env, params = jax_env("Easy")
     # popgym's lowest Battleship return: 52 misses then 12 repeated misses.
-    returns = rollout_checks(env, params, num_envs=1024, num_steps=70, lowest_return=-64 / 52)
+    returns = rollout_checks(env, params, num_envs=1024, num_steps=65, lowest_return=-64 / 52)
     assert len(returns) >= 1024  # every env finishes its 64-step episode
     assert returns.max() > 0 > returns.min()

@@ -1,6 +1,8 @@
 """World model: parallel pass == step mode, imagination == teacher forcing, resets cut
 gradients, the loss is finite, the actor gets a REINFORCE gradient."""
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -67,31 +69,38 @@ def test_step_mode_and_imagination_reproduce_parallel_pass(name):
     batch = make_batch(jax.random.PRNGKey(1))
     params = init(model, batch)
     key = jax.random.PRNGKey(2)
-    _, out = model.apply(params, key, model.initial_state((B,)), batch.obs, batch.action,
-                         batch.is_first, method=WorldModel.observe)
+    _, out = jax.jit(partial(model.apply, method=WorldModel.observe))(
+        params, key, model.initial_state((B,)), batch.obs, batch.action, batch.is_first)
     # Step mode, one record at a time, with the same latents (resets inside the sequence).
     step = jax.jit(lambda s, z, a, f: model.apply(params, s, z, a, f, method=WorldModel.step))
     state = model.initial_state((B,))
     for t in range(T):
         state = step(state, out["z"][t], batch.action[t], batch.is_first[t])
         np.testing.assert_allclose(state.h, out["h"][t], rtol=1e-5, atol=1e-5)
-    # Imagination fed the true latents and actions == the teacher-forced parallel pass.
-    no_reset = batch.replace(is_first=jnp.zeros((T, B), bool).at[0].set(True))
-    _, out = model.apply(params, key, model.initial_state((B,)), no_reset.obs, no_reset.action,
-                         no_reset.is_first, method=WorldModel.observe)
+    # Imagination fed the true latents, actions and episode starts == the parallel pass.
     twohot = TwoHot.create(31)
     latents = jnp.concatenate([out["z"][1:], jnp.zeros_like(out["z"][:1])])
-    traj = rollout(model, params, twohot, key, model.initial_state((B,)), out["z"][0],
-                   no_reset.is_first[0], T, actions=no_reset.action, latents=latents)
+    resets = jnp.concatenate([batch.is_first[1:], jnp.zeros_like(batch.is_first[:1])])
+    roll = jax.jit(partial(rollout, model, horizon=T))
+    traj = roll(params, twohot, key, model.initial_state((B,)), out["z"][0], batch.is_first[0],
+                actions=batch.action, latents=latents, resets=resets)
     np.testing.assert_allclose(traj.h, out["h"], rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(traj.feat[:T], out["feat"], rtol=1e-5, atol=1e-5)
+    reward_logits = model.apply(params, out["h"], method=WorldModel.reward_logits)
+    np.testing.assert_allclose(traj.reward, twohot.mean(reward_logits), rtol=1e-5, atol=1e-6)
+    # Imagined latents come from the prior: the rollout then departs from the data.
+    dreamed = roll(params, twohot, key, model.initial_state((B,)), out["z"][0],
+                   batch.is_first[0], actions=batch.action, resets=resets)
+    assert not np.allclose(dreamed.feat[1:], traj.feat[1:])
+    no_reset = batch.replace(is_first=jnp.zeros((T, B), bool).at[0].set(True))
     # The warm-up consumes records 0..C-2 only; record C-1 gives the start latent.
-    state, _, _ = start_from_context(model, params, key, no_reset)
+    start = jax.jit(partial(start_from_context, model))
+    state, _, _ = start(params, key, no_reset)
     changed = no_reset.replace(
         obs=no_reset.obs.at[-1].add(5.0),
         action=no_reset.action.at[-1].set((no_reset.action[-1] + 1) % ACTIONS),
     )
-    state2, _, _ = start_from_context(model, params, key, changed)
+    state2, _, _ = start(params, key, changed)
     np.testing.assert_array_equal(state.h, state2.h)
 
 
@@ -108,7 +117,7 @@ def test_resets_cut_gradients_between_episodes(name):
         parts = ("h", "feat", "prior_logits", "obs_pred", "reward_logits", "continue_logit")
         return sum(jnp.sum(jnp.sin(out[p][4:])) for p in parts)
 
-    grad = np.asarray(jax.grad(later_outputs)(batch.obs))
+    grad = np.asarray(jax.jit(jax.grad(later_outputs))(batch.obs))
     assert np.all(grad[:4, 0] == 0.0), "episode starting at t=4 depends on the one before"
     assert np.abs(grad[:4, 1]).max() > 0.0, "without a reset, earlier inputs must matter"
 
@@ -138,13 +147,17 @@ def test_actor_gets_reinforce_gradient():
     actor, critic = Actor(ACTIONS, width=16, layers=1), Critic(bins=31, width=16, layers=1)
     actor_params = actor.init(jax.random.PRNGKey(8), jnp.zeros((feat_size,)))
     critic_params = critic.init(jax.random.PRNGKey(9), jnp.zeros((feat_size,)))
-    state, z, first = start_from_context(model, params, jax.random.PRNGKey(10), batch)
 
     def policy(key, feat):
         return actor.apply(actor_params, feat).sample(key)
 
-    traj = rollout(model, params, twohot, jax.random.PRNGKey(11), state, z, first, 5,
-                   policy=policy)
+    @jax.jit
+    def imagine(params):
+        state, z, first = start_from_context(model, params, jax.random.PRNGKey(10), batch)
+        return rollout(model, params, twohot, jax.random.PRNGKey(11), state, z, first, 5,
+                       policy=policy)
+
+    traj = imagine(params)
     # Give the imagined steps distinct rewards so that advantages are not all zero.
     traj = traj.replace(reward=jax.random.normal(jax.random.PRNGKey(12), traj.reward.shape))
     config = ActorCriticConfig(entropy=0.0)
@@ -153,7 +166,8 @@ def test_actor_gets_reinforce_gradient():
         return actor_critic_loss(actor, critic, a_params, critic_params, critic_params, traj,
                                  ReturnScale.create(), twohot, config)[0]
 
-    grads = jax.grad(loss)(actor_params)
+    loss = jax.jit(loss)
+    grads = jax.jit(jax.grad(loss))(actor_params)
     norm = optax.tree.norm(grads)
     assert np.isfinite(float(norm)) and float(norm) > 1e-6
     # A small gradient step lowers the loss, i.e. raises log-probs of advantaged actions.

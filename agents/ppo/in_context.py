@@ -50,42 +50,44 @@ def trial_episode_returns(
     env_params: Any,
     key: jax.Array,
     num_trials: int,
-    policy: str = "agent",
     deterministic: bool = False,
-) -> jax.Array:
-    """Returns `[num_trials, K]` (float32) of each episode of one trial per environment.
+) -> dict[str, jax.Array]:
+    """`{policy: returns[num_trials, K]}` (float32) of each episode of one trial per env.
 
     `ppo` supplies the network and action space (its env must have the same observation and
     action spaces as `env`); `params` are one seed's network parameters; `env` is the agent
-    env (wrappers on top of a `TrialEnv`, `LogWrapper` outermost). `deterministic` acts with
-    the policy's mode instead of sampling. Entries of episodes that did not finish within
-    `max_trial_steps` are NaN (cannot happen for the bound's envs).
+    env (wrappers on top of a `TrialEnv`, `LogWrapper` outermost). All policies of `POLICIES`
+    play the same trials (same keys: tasks, initial states), in one compiled program.
+    `deterministic` acts with the policy's mode instead of sampling. Episodes that did not
+    finish within `max_trial_steps` are NaN (cannot happen for the bound's envs).
     """
-    if policy not in POLICIES:
-        raise ValueError(f"policy must be one of {POLICIES}, got {policy!r}")
     vec_env = VecEnv(env)
     space = env.action_space(env_params)
     episodes = int(env_params.episodes_per_trial)
     num_steps = max_trial_steps(env_params)
 
-    @jax.jit
-    def run(params: Any, env_params: Any, key: jax.Array) -> jax.Array:
+    def one_policy(policy: jax.Array, params: Any, env_params: Any, key: jax.Array) -> jax.Array:
+        use_random = policy == POLICIES.index("random")
+        reset_every_episode = policy == POLICIES.index("agent_episode_reset")
+
         def step(carry, key):
             env_state, obs, is_first, memory, finished, returns = carry
             key_act, key_env = jax.random.split(key)
-            memory, (dist, _) = ppo.network.apply(params, memory, obs, is_first, method=ActorCritic.step)
-            if policy == "random":
-                action = jax.vmap(space.sample)(jax.random.split(key_act, num_trials))
-            else:
-                action = env_action(space, dist.mode() if deterministic else dist.sample(key_act))
+            memory, (dist, _) = ppo.network.apply(
+                params, memory, obs, is_first, method=ActorCritic.step
+            )
+            agent = env_action(space, dist.mode() if deterministic else dist.sample(key_act))
+            uniform = jax.vmap(space.sample)(jax.random.split(key_act, num_trials))
+            action = jnp.where(use_random, uniform.astype(agent.dtype), agent)
             obs, env_state, _, terminated, truncated, info = vec_env.step(
                 jax.random.split(key_env, num_trials), env_state, action, env_params
             )
             done = terminated | truncated
-            record = info["episode_in_trial_done"] & ~finished
+            episode_done = info["episode_in_trial_done"]
+            record = episode_done & ~finished
             slot = jax.nn.one_hot(info["episode_in_trial"], episodes, dtype=bool) & record[:, None]
             returns = jnp.where(slot, info["episode_in_trial_return"][:, None], returns)
-            is_first = done | info["episode_in_trial_done"] if policy == "agent_episode_reset" else done
+            is_first = done | (reset_every_episode & episode_done)
             return (env_state, obs, is_first, memory, finished | done, returns), None
 
         key_reset, key_run = jax.random.split(key)
@@ -101,7 +103,9 @@ def trial_episode_returns(
         (*_, returns), _ = jax.lax.scan(step, init, jax.random.split(key_run, num_steps))
         return returns
 
-    return run(params, env_params, key)
+    all_policies = jax.jit(jax.vmap(one_policy, in_axes=(0, None, None, None)))
+    returns = all_policies(jnp.arange(len(POLICIES)), params, env_params, key)
+    return {policy: returns[i] for i, policy in enumerate(POLICIES)}
 
 
 def in_context_curves(
@@ -114,16 +118,15 @@ def in_context_curves(
 ) -> dict[str, dict[str, dict[str, list[float]]]]:
     """`{split: {policy: {"mean": [K], "stderr": [K]}}}` for every `(env, env_params)` in
     `envs` (e.g. the train / test_projections / test_envs splits) and every policy in
-    `POLICIES`; the same trial keys (tasks, initial states) serve all policies of a split."""
+    `POLICIES`, over `num_trials` trials (the same trials for every policy of a split)."""
     curves: dict[str, dict[str, dict[str, list[float]]]] = {}
     for split, (env, env_params) in envs.items():
+        by_policy = trial_episode_returns(
+            ppo, params, env, env_params, key, num_trials, deterministic
+        )
         curves[split] = {}
-        for policy in POLICIES:
-            returns = np.asarray(
-                trial_episode_returns(
-                    ppo, params, env, env_params, key, num_trials, policy, deterministic
-                )
-            )
+        for policy, returns in by_policy.items():
+            returns = np.asarray(returns)
             count = np.sum(np.isfinite(returns), axis=0)
             mean = np.nanmean(returns, axis=0)
             stderr = np.nanstd(returns, axis=0) / np.sqrt(np.maximum(count, 1))

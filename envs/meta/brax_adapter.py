@@ -65,7 +65,10 @@ class BraxToGymnax(environment.Environment):
             raise ValueError(f"unknown brax env {env_name!r}; known: {known}")
         if backend not in BRAX_BACKENDS:
             raise ValueError(f"unknown brax backend {backend!r}; choose one of {BRAX_BACKENDS}")
-        for arg_name, value in (("episode_length", episode_length), ("action_repeat", action_repeat)):
+        for arg_name, value in (
+            ("episode_length", episode_length),
+            ("action_repeat", action_repeat),
+        ):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{arg_name} must be a positive int, got {value!r}")
         self.env_name, self.backend = env_name, backend

@@ -87,7 +87,9 @@ class ProjectedEnv(environment.Environment):
       action_width: `D_a`, the agent's action size; actions live in [-1, 1]^{D_a}.
     """
 
-    def __init__(self, base_envs: Sequence[tuple[str, Any, Any]], obs_width: int, action_width: int):
+    def __init__(
+        self, base_envs: Sequence[tuple[str, Any, Any]], obs_width: int, action_width: int
+    ):
         super().__init__()
         if len(base_envs) == 0:
             raise ValueError("ProjectedEnv needs at least one base env, got an empty catalog")
@@ -106,7 +108,9 @@ class ProjectedEnv(environment.Environment):
         for name, env, params in base_envs:
             obs_space = env.observation_space(params)
             if not isinstance(obs_space, spaces.Box):
-                raise TypeError(f"base env {name!r}: observation space must be a Box, got {obs_space!r}")
+                raise TypeError(
+                    f"base env {name!r}: observation space must be a Box, got {obs_space!r}"
+                )
             shape = tuple(obs_space.shape)
             low = np.broadcast_to(np.asarray(obs_space.low, np.float64), shape).reshape(-1)
             high = np.broadcast_to(np.asarray(obs_space.high, np.float64), shape).reshape(-1)
@@ -189,9 +193,7 @@ class ProjectedEnv(environment.Environment):
         return jnp.reshape(low.reshape(-1) + unit * (high - low).reshape(-1), low.shape)
 
     def _slot_update(self, index: int, new_state: Any) -> tuple:
-        return tuple(
-            new_state if i == index else zero for i, zero in enumerate(self._zero_states)
-        )
+        return tuple(new_state if i == index else zero for i, zero in enumerate(self._zero_states))
 
     def step_env(
         self, key: jax.Array, state: ProjectedState, action: jax.Array, params: ProjectedParams
@@ -207,9 +209,7 @@ class ProjectedEnv(environment.Environment):
                 )
                 truncated = env.is_truncated(new_state, base_params)
                 obs = self._project_obs(index, obs, params.obs_matrix)
-                states = tuple(
-                    new_state if i == index else s for i, s in enumerate(base_states)
-                )
+                states = tuple(new_state if i == index else s for i, s in enumerate(base_states))
                 return (
                     obs,
                     states,
@@ -227,7 +227,9 @@ class ProjectedEnv(environment.Environment):
         new_state = ProjectedState(base_states, truncated, state.time + 1)
         return obs, new_state, reward, terminated, {}
 
-    def reset_env(self, key: jax.Array, params: ProjectedParams) -> tuple[jax.Array, ProjectedState]:
+    def reset_env(
+        self, key: jax.Array, params: ProjectedParams
+    ) -> tuple[jax.Array, ProjectedState]:
         def branch(index: int):
             def run(key: jax.Array):
                 env, base_params = self.envs[index], params.base_params[index]

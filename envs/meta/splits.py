@@ -94,14 +94,14 @@ def make_meta_env(
         raise ValueError(f"unknown split {split!r} of {suite!r}; known: {sorted(spec.splits)}")
     names = spec.splits[split].base_envs if base_envs is None else tuple(base_envs)
     length = spec.episode_length if episode_length is None else episode_length
-    catalog = [(name, *make_base_env(name, episode_length=length, backend=backend)) for name in names]
+    catalog = [
+        (name, *make_base_env(name, episode_length=length, backend=backend)) for name in names
+    ]
     projected = ProjectedEnv(
         catalog,
         obs_width=spec.obs_width if obs_width is None else obs_width,
         action_width=spec.action_width if action_width is None else action_width,
     )
     distribution = task_distribution(projected, spec.splits[split].projection_ids, seed=seed)
-    env = TrialEnv(
-        projected, partial(sample_task, projected), distribution, episodes_per_trial
-    )
+    env = TrialEnv(projected, partial(sample_task, projected), distribution, episodes_per_trial)
     return env, env.default_params

@@ -60,7 +60,9 @@ def make_base_env(
         )
     if episode_length is not None:
         if not isinstance(episode_length, int) or episode_length < 1:
-            raise ValueError(f"episode_length must be a positive int or None, got {episode_length!r}")
+            raise ValueError(
+                f"episode_length must be a positive int or None, got {episode_length!r}"
+            )
         params = params.replace(max_steps_in_episode=episode_length)
     return env, params
 
@@ -127,9 +129,15 @@ def task_distribution(
     """
     low, high = projection_ids
     if not (0 <= low < high <= 2**31 - 1):
-        raise ValueError(f"projection_ids must satisfy 0 <= low < high < 2**31, got {projection_ids}")
+        raise ValueError(
+            f"projection_ids must satisfy 0 <= low < high < 2**31, got {projection_ids}"
+        )
     weights = jnp.ones(len(env.names)) if base_weights is None else jnp.asarray(base_weights)
-    if weights.shape != (len(env.names),) or bool(jnp.any(weights < 0)) or float(weights.sum()) <= 0:
+    if (
+        weights.shape != (len(env.names),)
+        or bool(jnp.any(weights < 0))
+        or float(weights.sum()) <= 0
+    ):
         raise ValueError(
             f"base_weights must be {len(env.names)} non-negative numbers with a positive sum "
             f"(one per catalog env {env.names}), got {base_weights!r}"

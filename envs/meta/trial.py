@@ -70,7 +70,9 @@ class TrialEnv(environment.Environment):
     ):
         super().__init__()
         if not isinstance(episodes_per_trial, int) or episodes_per_trial < 1:
-            raise ValueError(f"episodes_per_trial must be a positive int, got {episodes_per_trial!r}")
+            raise ValueError(
+                f"episodes_per_trial must be a positive int, got {episodes_per_trial!r}"
+            )
         obs_space = env.observation_space(env.default_params)
         if not (isinstance(obs_space, spaces.Box) and len(obs_space.shape) == 1):
             raise TypeError(f"TrialEnv needs a 1-D Box inner observation space, got {obs_space!r}")

@@ -64,7 +64,9 @@ class Autoencode(TerminatingEnvironment):
         state = EnvState(deck=shuffled_deck(key, self.n), time=jnp.zeros((), jnp.int32))
         return self.get_obs(state), state
 
-    def step_env(self, key, state: EnvState, action, params: EnvParams):
+    def step_env(
+        self, key: jax.Array, state: EnvState, action: jax.Array, params: EnvParams
+    ) -> tuple[jax.Array, EnvState, jax.Array, jax.Array, dict]:
         # Play step j = time - (N - 1) pops card N-1-j off the dealt pile.
         play_step = state.time - (self.n - 1)
         playing = play_step >= 0

@@ -10,6 +10,7 @@ Keeping popgym's array (rather than the dealt order) lets oracle tests copy `Dec
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -75,5 +76,5 @@ class TerminatingEnvironment(Environment):
     False; `EnvParams.max_steps_in_episode` records the (fixed) episode length for reference.
     """
 
-    def is_truncated(self, state, params) -> jax.Array:
+    def is_truncated(self, state: Any, params: Any) -> jax.Array:
         return jnp.zeros((), dtype=bool)

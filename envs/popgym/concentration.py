@@ -75,7 +75,9 @@ class Concentration(Environment):
         )
         return self.get_obs(state), state
 
-    def step_env(self, key, state: EnvState, action, params: EnvParams):
+    def step_env(
+        self, key: jax.Array, state: EnvState, action: jax.Array, params: EnvParams
+    ) -> tuple[jax.Array, EnvState, jax.Array, jax.Array, dict]:
         flip = jnp.asarray(action, jnp.int32)
         first = state.pending
         second_flip = first != NONE

@@ -76,7 +76,9 @@ class CountRecall(TerminatingEnvironment):
         state = state.replace(counts=state.counts.at[value].add(1))
         return self.get_obs(state), state
 
-    def step_env(self, key, state: EnvState, action, params: EnvParams):
+    def step_env(
+        self, key: jax.Array, state: EnvState, action: jax.Array, params: EnvParams
+    ) -> tuple[jax.Array, EnvState, jax.Array, jax.Array, dict]:
         _, query = self._dealt(state)
         answer = state.counts[query]
         scale = 1.0 / (self.n - 1)

@@ -57,7 +57,9 @@ class HigherLower(TerminatingEnvironment):
         state = EnvState(deck=shuffled_deck(key, self.n), time=jnp.zeros((), jnp.int32))
         return self.get_obs(state), state
 
-    def step_env(self, key, state: EnvState, action, params: EnvParams):
+    def step_env(
+        self, key: jax.Array, state: EnvState, action: jax.Array, params: EnvParams
+    ) -> tuple[jax.Array, EnvState, jax.Array, jax.Array, dict]:
         current = self.get_obs(state)
         state = state.replace(time=state.time + 1)
         upcoming = self.get_obs(state)

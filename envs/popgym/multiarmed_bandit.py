@@ -51,7 +51,9 @@ class MultiarmedBandit(Environment):
         )
         return jnp.zeros((), jnp.int32), state
 
-    def step_env(self, key, state: EnvState, action, params: EnvParams):
+    def step_env(
+        self, key: jax.Array, state: EnvState, action: jax.Array, params: EnvParams
+    ) -> tuple[jax.Array, EnvState, jax.Array, jax.Array, dict]:
         paid = jax.random.uniform(key) < state.payout_probs[action]
         scale = 1.0 / params.max_steps_in_episode
         reward = jnp.where(paid, scale, -scale).astype(jnp.float32)

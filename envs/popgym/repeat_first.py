@@ -54,7 +54,9 @@ class RepeatFirst(TerminatingEnvironment):
         state = EnvState(deck=shuffled_deck(key, self.n), time=jnp.zeros((), jnp.int32))
         return self.get_obs(state), state
 
-    def step_env(self, key, state: EnvState, action, params: EnvParams):
+    def step_env(
+        self, key: jax.Array, state: EnvState, action: jax.Array, params: EnvParams
+    ) -> tuple[jax.Array, EnvState, jax.Array, jax.Array, dict]:
         scale = 1.0 / (self.n - 1)
         correct = jnp.asarray(action) == suit(dealt_card(state.deck, 0))
         reward = jnp.where(correct, scale, -scale).astype(jnp.float32)

@@ -59,7 +59,9 @@ class RepeatPrevious(TerminatingEnvironment):
         state = EnvState(deck=shuffled_deck(key, self.n), time=jnp.zeros((), jnp.int32))
         return self.get_obs(state), state
 
-    def step_env(self, key, state: EnvState, action, params: EnvParams):
+    def step_env(
+        self, key: jax.Array, state: EnvState, action: jax.Array, params: EnvParams
+    ) -> tuple[jax.Array, EnvState, jax.Array, jax.Array, dict]:
         # Hand = cards 0..t (t = state.time); popgym's target hand[-k] is card t + 1 - k.
         scale = 1.0 / (self.n - self.k)
         hand_size = state.time + 1

@@ -1,0 +1,106 @@
+#!/usr/bin/env python
+"""brax throughput behind the gymnax adapter: env steps/s per physics backend.
+
+For each env x backend, `--batch` `BraxToGymnax` envs run `--steps` random-action steps (auto-
+reset included) as one jitted function (`bench_envs.make_rollout`). Reported: compile time
+(lower + compile, s) and steps/s (batch * steps / best wall time of `--repeats` runs). With
+`--meta`, the same for a one-env meta trial (`make_meta_env("meta_brax", base_envs=(env,))`:
+projection + trial bookkeeping on top).
+
+    python scripts/bench_brax.py --out bench_brax.json
+    python scripts/bench_brax.py --quick --envs inverted_pendulum --backends spring
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import jax
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench_envs import make_rollout  # noqa: E402
+
+from envs.meta import BraxToGymnax, make_meta_env  # noqa: E402
+from envs.meta.brax_adapter import BRAX_BACKENDS  # noqa: E402
+
+ENVS = ("inverted_pendulum", "reacher", "hopper")
+
+
+def time_rollout(env, params, batch: int, steps: int, repeats: int) -> dict:
+    rollout = make_rollout(env, params, batch, steps)
+    key = jax.random.key(0)
+    start = time.perf_counter()
+    compiled = rollout.lower(key).compile()
+    compile_s = time.perf_counter() - start
+    jax.block_until_ready(compiled(key))  # warm-up
+    times = []
+    for i in range(repeats):
+        start = time.perf_counter()
+        jax.block_until_ready(compiled(jax.random.key(i + 1)))
+        times.append(time.perf_counter() - start)
+    return {"compile_s": compile_s, "steps_per_s": batch * steps / min(times)}
+
+
+def build(kind: str, name: str, backend: str):
+    """`(env, params)`: the bare adapter, or a one-body meta trial env on top of it."""
+    if kind == "adapter":
+        env = BraxToGymnax(name, backend=backend)
+        return env, env.default_params
+    return make_meta_env("meta_brax", base_envs=(f"brax/{name}",), backend=backend)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--envs", nargs="+", default=list(ENVS))
+    parser.add_argument("--backends", nargs="+", default=list(BRAX_BACKENDS), choices=BRAX_BACKENDS)
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--steps", type=int, default=100, help="scan length")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--meta", action="store_true", help="also time the projected trial env")
+    parser.add_argument("--quick", action="store_true", help="batch 8, 10 steps, 1 repeat")
+    parser.add_argument("--out", type=Path, help="write the results as JSON here")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.batch, args.steps, args.repeats = 8, 10, 1
+
+    print(f"{'env':26s} {'backend':12s} {'kind':8s} {'compile s':>9s} {'steps/s':>10s}")
+    results = []
+    for name in args.envs:
+        for backend in args.backends:
+            for kind in ("adapter", "meta") if args.meta else ("adapter",):
+                env, params = build(kind, name, backend)
+                row = {
+                    "env": name,
+                    "backend": backend,
+                    "kind": kind,
+                    **time_rollout(env, params, args.batch, args.steps, args.repeats),
+                }
+                results.append(row)
+                print(
+                    f"{name:26s} {backend:12s} {kind:8s} {row['compile_s']:9.2f} "
+                    f"{row['steps_per_s']:10.0f}",
+                    flush=True,
+                )
+
+    if args.out:
+        meta = {
+            "jax": jax.__version__,
+            "devices": [str(d) for d in jax.devices()],
+            "platform": platform.platform(),
+            "batch": args.batch,
+            "steps": args.steps,
+            "repeats": args.repeats,
+        }
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"meta": meta, "results": results}, indent=2))
+        print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
