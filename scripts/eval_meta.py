@@ -24,7 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import envs.meta  # noqa: E402, F401  (registers the Meta* ids)
 from agents.common.run_dir import RunDir  # noqa: E402
-from agents.ppo.in_context import in_context_curves, plot_in_context_curves  # noqa: E402
+from agents.ppo.in_context import (  # noqa: E402
+    format_curves,
+    in_context_curves,
+    plot_in_context_curves,
+)
 from agents.ppo.run import load_run_config, restore_state  # noqa: E402
 from agents.ppo.train import make_train  # noqa: E402
 from envs.meta.splits import SUITES  # noqa: E402
@@ -68,12 +72,7 @@ def main() -> None:
 
     print(f"{prefix}, {updates} updates, seed {args.seed_index}, {args.trials} trials per cell")
     print("mean episode return (± standard error) for episode 1..K of a trial")
-    for split, by_policy in curves.items():
-        for policy, stats in by_policy.items():
-            cells = " ".join(
-                f"{m:9.2f}±{s:<6.2f}" for m, s in zip(stats["mean"], stats["stderr"], strict=True)
-            )
-            print(f"{split:17s} {policy:20s} {cells}")
+    print(format_curves(curves))
 
     out = args.out or args.run_dir
     out.mkdir(parents=True, exist_ok=True)

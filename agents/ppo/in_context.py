@@ -134,6 +134,18 @@ def in_context_curves(
     return curves
 
 
+def format_curves(curves: dict) -> str:
+    """A text table: one row per (split, policy), cells `mean±stderr` for episodes 1..K."""
+    rows = []
+    for split, by_policy in curves.items():
+        for policy, stats in by_policy.items():
+            cells = " ".join(
+                f"{m:9.2f}±{s:<6.2f}" for m, s in zip(stats["mean"], stats["stderr"], strict=True)
+            )
+            rows.append(f"{split:17s} {policy:20s} {cells}")
+    return "\n".join(rows)
+
+
 def plot_in_context_curves(curves: dict, path: str, title: str = "") -> None:
     """One panel per split: mean episode return (± 1 standard error) vs episode in trial."""
     import matplotlib

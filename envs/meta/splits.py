@@ -78,6 +78,7 @@ def make_meta_env(
     episode_length: int | None = None,
     obs_width: int | None = None,
     action_width: int | None = None,
+    num_projections: int | None = None,
     backend: str = "spring",
     seed: int = 0,
 ) -> tuple[TrialEnv, TrialParams]:
@@ -85,7 +86,9 @@ def make_meta_env(
 
     Keyword arguments override the suite's defaults: `base_envs` replaces the split's base envs
     (keeping its projection ids), `episode_length` the base episode length, widths the common
-    observation/action widths, `backend` the brax physics backend, `seed` the projection seed.
+    observation/action widths, `num_projections` keeps only the first n ids of the split's
+    range (a finite task pool; held-out splits stay disjoint from training), `backend` the brax
+    physics backend, `seed` the projection seed.
     """
     if suite not in SUITES:
         raise ValueError(f"unknown meta suite {suite!r}; known: {sorted(SUITES)}")
@@ -102,6 +105,13 @@ def make_meta_env(
         obs_width=spec.obs_width if obs_width is None else obs_width,
         action_width=spec.action_width if action_width is None else action_width,
     )
-    distribution = task_distribution(projected, spec.splits[split].projection_ids, seed=seed)
+    low, high = spec.splits[split].projection_ids
+    if num_projections is not None:
+        if not isinstance(num_projections, int) or not 1 <= num_projections <= high - low:
+            raise ValueError(
+                f"num_projections must be an int in [1, {high - low}], got {num_projections!r}"
+            )
+        high = low + num_projections
+    distribution = task_distribution(projected, (low, high), seed=seed)
     env = TrialEnv(projected, partial(sample_task, projected), distribution, episodes_per_trial)
     return env, env.default_params
