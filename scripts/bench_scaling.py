@@ -402,7 +402,8 @@ def print_length_report(result: dict[str, Any]) -> None:
         print("\nCrossover (time):")
     for c in result["crossovers"]:
         stop = f" ({c['reference']} {c['reference_stopped']})" if "reference_stopped" in c else ""
-        print(f"  B={c['batch']:<3} {c['mode']:<16} {c['text']}{stop}")
+        pair = f"{c['model']} vs {c['reference']}"
+        print(f"  B={c['batch']:<3} {c['mode']:<16} {pair:<36} {c['text']}{stop}")
 
 
 def plot_length_study(result: dict[str, Any], path: Path) -> None:

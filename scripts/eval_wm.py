@@ -84,6 +84,83 @@ def tasks(args) -> list[dict]:
     return out
 
 
+def agent_envs(name: str, memory_length: int):
+    """`(env for the world-model agent, env for PPO, params)`; PPO also sees the previous
+    action, reward and is-first flag (as in POPGym's baselines)."""
+    from envs.wrappers import LogWrapper, ObservationEncoding, PreviousActionWrapper
+
+    if name == "MemoryChain":
+        env, params = gymnax.make("MemoryChain-bsuite")
+        params = params.replace(memory_length=memory_length)
+        encoded = ObservationEncoding(env)
+        return LogWrapper(encoded), LogWrapper(PreviousActionWrapper(encoded)), params
+    wm_env, params = make_agent_env(name, previous_action=False)
+    ppo_env, _ = make_agent_env(name, previous_action=True)
+    return wm_env, ppo_env, params
+
+
+def returns_curve(metrics: dict, steps_per_iteration: int) -> dict:
+    """Mean episode return per iteration (NaN where no episode ended), over seeds."""
+    count = np.asarray(metrics["episode/count"])
+    returns = np.where(count > 0, np.asarray(metrics["episode/return"]), np.nan)
+    steps = (np.arange(returns.shape[1]) + 1) * steps_per_iteration
+    tail = returns[:, -max(1, returns.shape[1] // 5):]
+    return {"env_steps": steps.tolist(), "return_per_seed": returns.tolist(),
+            "final_return": float(np.nanmean(tail)),
+            "final_return_per_seed": np.nanmean(tail, axis=1).tolist()}
+
+
+def agent_vs_ppo(args) -> dict:
+    """World-model agent vs recurrent PPO, same memory and same env steps per seed."""
+    from agents.ppo.config import AlgoConfig, EnvConfig, LoggerConfig, NetworkConfig
+    from agents.ppo.config import TrainPPOConfig
+    from agents.ppo.train import make_train
+    from agents.world_models.agent import make_agent
+    from agents.world_models.config import AgentConfig, TrainWMConfig, WorldModelConfig
+
+    out = {}
+    keys = jax.random.split(jax.random.PRNGKey(args.seed), args.agent_seeds)
+    for name in args.agent_envs:
+        wm_env, ppo_env, params = agent_envs(name, args.agent_memory_length)
+        model = {"name": args.agent_memory, "d_model": args.agent_width}
+        if args.agent_memory != "gru":
+            model["num_layers"] = 2
+        steps = args.agent_steps
+        wm_config = TrainWMConfig(
+            env=EnvConfig(id=name), model=model,
+            world_model=WorldModelConfig(latent_groups=16, latent_classes=16,
+                                         width=2 * args.agent_width, mlp_layers=1,
+                                         reward_bins=63, learning_rate=1e-3),
+            agent=AgentConfig(total_timesteps=steps, num_envs=16, env_steps_per_iteration=16,
+                              updates_per_iteration=2, prefill=64, replay_capacity=2048,
+                              batch_size=16, batch_length=64, imag_batch=32, imag_context=8,
+                              actor_width=2 * args.agent_width, actor_layers=1,
+                              actor_lr=3e-4, critic_lr=3e-4),
+            logger=LoggerConfig(),
+        )
+        ppo_config = TrainPPOConfig(
+            env=EnvConfig(id=name), model=model,
+            network=NetworkConfig(head_hidden=2 * args.agent_width),
+            algo=AlgoConfig(total_timesteps=steps, num_envs=16, num_steps=64, update_epochs=4,
+                            num_minibatches=4, learning_rate=1e-3, gae_lambda=0.95),
+            logger=LoggerConfig(),
+        )
+        agent = make_agent(wm_config, wm_env, params)
+        _, wm_metrics = jax.jit(jax.vmap(agent.train))(keys)
+        ppo = make_train(ppo_config, ppo_env, params)
+        _, ppo_metrics = jax.jit(jax.vmap(ppo.train))(keys)
+        out[name] = {
+            "env_steps": steps,
+            "world_model_agent": returns_curve(jax.device_get(wm_metrics),
+                                               wm_config.agent.steps_per_iteration),
+            "ppo": returns_curve(jax.device_get(ppo_metrics),
+                                 ppo_config.algo.steps_per_update),
+        }
+        print("agent vs ppo", name, {k: v["final_return"] for k, v in out[name].items()
+                                     if isinstance(v, dict)}, flush=True)
+    return out
+
+
 def plot(results: dict, out: Path) -> None:
     import matplotlib
 
@@ -108,6 +185,17 @@ def plot(results: dict, out: Path) -> None:
         axes[1].legend(fontsize=6)
         fig.tight_layout()
         fig.savefig(out / f"prediction_{task}.png", dpi=120)
+        plt.close(fig)
+    for env_name, res in results.get("agent_vs_ppo", {}).items():
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+        for agent_name in ("world_model_agent", "ppo"):
+            curve = res[agent_name]
+            mean = np.nanmean(np.asarray(curve["return_per_seed"], float), axis=0)
+            ax.plot(curve["env_steps"], mean, label=agent_name)
+        ax.set(xlabel="env steps", ylabel="episode return", title=env_name)
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(out / f"agent_vs_ppo_{env_name}.png", dpi=120)
         plt.close(fig)
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for backbone, rows in results["throughput"].items():
@@ -143,6 +231,16 @@ def markdown(results: dict) -> str:
         for t, row in rows.items():
             lines.append(f"| {backbone} | {t} | {row['train_steps_per_s']:.0f} | "
                          f"{row['imagine_steps_per_s']:.0f} |")
+    if results.get("agent_vs_ppo"):
+        lines += ["", "## Agent return vs recurrent PPO (same memory, same env steps)", "",
+                  "| env | env steps | world-model agent | PPO |", "|---|---|---|---|"]
+        for env_name, res in results["agent_vs_ppo"].items():
+            lines.append(f"| {env_name} | {res['env_steps']} | "
+                         f"{res['world_model_agent']['final_return']:.3f} | "
+                         f"{res['ppo']['final_return']:.3f} |")
+        lines.append("")
+        lines.append("final return: mean episode return over the last 20% of training, "
+                     "averaged over seeds.")
     return "\n".join(lines) + "\n"
 
 
@@ -166,6 +264,14 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--throughput-lengths", nargs="+", type=int, default=[64, 256, 1024])
     parser.add_argument("--throughput-batch", type=int, default=16)
+    parser.add_argument("--agent-envs", nargs="*", default=[],
+                        help="envs for the agent-vs-PPO comparison, e.g. RepeatFirstEasy "
+                             "MemoryChain (none by default: it trains agents)")
+    parser.add_argument("--agent-steps", type=int, default=50_000)
+    parser.add_argument("--agent-seeds", type=int, default=2)
+    parser.add_argument("--agent-memory", default="gru")
+    parser.add_argument("--agent-width", type=int, default=64)
+    parser.add_argument("--agent-memory-length", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
     args = parser.parse_args(argv)
@@ -175,6 +281,7 @@ def main(argv: list[str] | None = None) -> dict:
         args.train_sequences, args.test_sequences, args.train_steps = 16, 8, 20
         args.latents, args.width, args.target_params = 4, 32, 3000
         args.throughput_lengths, args.throughput_batch = [8, 16], 4
+        args.agent_steps, args.agent_seeds, args.agent_width = 1024, 1, 16
     unknown = [b for b in args.backbones if b not in available_memories()]
     if unknown:
         raise ValueError(f"unknown backbone(s) {unknown}; available: {available_memories()}")
@@ -228,6 +335,8 @@ def main(argv: list[str] | None = None) -> dict:
         results["throughput"][backbone] = throughput(model, wm_params, args.throughput_lengths,
                                                      args.throughput_batch)
         print("throughput", backbone, results["throughput"][backbone], flush=True)
+    if args.agent_envs:
+        results["agent_vs_ppo"] = agent_vs_ppo(args)
     (args.out / "results.json").write_text(json.dumps(results, indent=1))
     (args.out / "results.md").write_text(markdown(results))
     plot(results, args.out)

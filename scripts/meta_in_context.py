@@ -98,7 +98,8 @@ def main() -> None:
         json.dumps({"args": vars(args) | {"out": str(args.out)}, "curves": curves}, indent=2)
     )
     (args.out / "train_returns.json").write_text(json.dumps(np.asarray(returns).tolist()))
-    plot_in_context_curves(curves, str(args.out / "in_context.png"), title=" ".join(sys.argv[1:]))
+    title = f"{args.model}, {args.steps} env steps"
+    plot_in_context_curves(curves, str(args.out / "in_context.png"), title=title)
     print(f"wrote {args.out}")
 
 

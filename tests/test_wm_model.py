@@ -69,8 +69,8 @@ def test_step_mode_and_imagination_reproduce_parallel_pass(name):
     batch = make_batch(jax.random.PRNGKey(1))
     params = init(model, batch)
     key = jax.random.PRNGKey(2)
-    _, out = jax.jit(partial(model.apply, method=WorldModel.observe))(
-        params, key, model.initial_state((B,)), batch.obs, batch.action, batch.is_first)
+    _, out = model.apply(params, key, model.initial_state((B,)), batch.obs, batch.action,
+                         batch.is_first, method=WorldModel.observe)
     # Step mode, one record at a time, with the same latents (resets inside the sequence).
     step = jax.jit(lambda s, z, a, f: model.apply(params, s, z, a, f, method=WorldModel.step))
     state = model.initial_state((B,))
@@ -81,7 +81,7 @@ def test_step_mode_and_imagination_reproduce_parallel_pass(name):
     twohot = TwoHot.create(31)
     latents = jnp.concatenate([out["z"][1:], jnp.zeros_like(out["z"][:1])])
     resets = jnp.concatenate([batch.is_first[1:], jnp.zeros_like(batch.is_first[:1])])
-    roll = jax.jit(partial(rollout, model, horizon=T))
+    roll = partial(rollout, model, horizon=T)
     traj = roll(params, twohot, key, model.initial_state((B,)), out["z"][0], batch.is_first[0],
                 actions=batch.action, latents=latents, resets=resets)
     np.testing.assert_allclose(traj.h, out["h"], rtol=1e-5, atol=1e-5)
@@ -94,7 +94,7 @@ def test_step_mode_and_imagination_reproduce_parallel_pass(name):
     assert not np.allclose(dreamed.feat[1:], traj.feat[1:])
     no_reset = batch.replace(is_first=jnp.zeros((T, B), bool).at[0].set(True))
     # The warm-up consumes records 0..C-2 only; record C-1 gives the start latent.
-    start = jax.jit(partial(start_from_context, model))
+    start = partial(start_from_context, model)
     state, _, _ = start(params, key, no_reset)
     changed = no_reset.replace(
         obs=no_reset.obs.at[-1].add(5.0),
@@ -117,7 +117,7 @@ def test_resets_cut_gradients_between_episodes(name):
         parts = ("h", "feat", "prior_logits", "obs_pred", "reward_logits", "continue_logit")
         return sum(jnp.sum(jnp.sin(out[p][4:])) for p in parts)
 
-    grad = np.asarray(jax.jit(jax.grad(later_outputs))(batch.obs))
+    grad = np.asarray(jax.grad(later_outputs)(batch.obs))
     assert np.all(grad[:4, 0] == 0.0), "episode starting at t=4 depends on the one before"
     assert np.abs(grad[:4, 1]).max() > 0.0, "without a reset, earlier inputs must matter"
 
@@ -151,7 +151,6 @@ def test_actor_gets_reinforce_gradient():
     def policy(key, feat):
         return actor.apply(actor_params, feat).sample(key)
 
-    @jax.jit
     def imagine(params):
         state, z, first = start_from_context(model, params, jax.random.PRNGKey(10), batch)
         return rollout(model, params, twohot, jax.random.PRNGKey(11), state, z, first, 5,
@@ -166,8 +165,7 @@ def test_actor_gets_reinforce_gradient():
         return actor_critic_loss(actor, critic, a_params, critic_params, critic_params, traj,
                                  ReturnScale.create(), twohot, config)[0]
 
-    loss = jax.jit(loss)
-    grads = jax.jit(jax.grad(loss))(actor_params)
+    grads = jax.grad(loss)(actor_params)
     norm = optax.tree.norm(grads)
     assert np.isfinite(float(norm)) and float(norm) > 1e-6
     # A small gradient step lowers the loss, i.e. raises log-probs of advantaged actions.

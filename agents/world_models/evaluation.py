@@ -30,13 +30,25 @@ from agents.world_models.world_model import LossScales, WorldModel, world_model_
 
 
 def collect_random_dataset(
-    env: Any, env_params: Any, key: jax.Array, num_sequences: int, length: int
+    env: Any,
+    env_params: Any,
+    key: jax.Array,
+    num_sequences: int,
+    length: int,
+    action_probs: jax.Array | None = None,
 ) -> Transitions:
-    """Uniform-random-policy data `Transitions[length, num_sequences]` from fresh resets.
+    """Random-policy data `Transitions[length, num_sequences]` from fresh resets.
 
-    `env` is a single gymnax env with vector observations and a Discrete action space.
+    `env` is a single gymnax env with vector observations and a Discrete action space; actions
+    are drawn i.i.d. from `action_probs[num_actions]` (uniform if None).
     """
     num_actions = int(env.action_space(env_params).n)
+    if action_probs is None:
+        action_probs = jnp.full((num_actions,), 1.0 / num_actions)
+    if jnp.shape(action_probs) != (num_actions,):
+        raise ValueError(f"action_probs must have shape ({num_actions},), got "
+                         f"{jnp.shape(action_probs)}")
+    action_logits = jnp.log(jnp.asarray(action_probs, jnp.float32))
     reset_key, run_key = jax.random.split(key)
     obs, state = jax.vmap(env.reset, in_axes=(0, None))(
         jax.random.split(reset_key, num_sequences), env_params
@@ -45,7 +57,7 @@ def collect_random_dataset(
     def body(carry, key):
         obs, state, first = carry
         k_act, k_env = jax.random.split(key)
-        action = jax.random.randint(k_act, (num_sequences,), 0, num_actions)
+        action = jax.random.categorical(k_act, action_logits, shape=(num_sequences,))
         next_obs, state, reward, terminated, truncated, _ = jax.vmap(
             env.step, in_axes=(0, 0, 0, None)
         )(jax.random.split(k_env, num_sequences), state, action, env_params)

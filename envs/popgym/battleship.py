@@ -48,9 +48,9 @@ class EnvParams(environment.EnvParams):
     max_steps_in_episode: int = 100  # popgym: board_size ** 2
 
 
-def place_ship(key: jax.Array, board: jax.Array, ship_size: int) -> jax.Array:
-    """Add one straight ship of `ship_size` cells to `board[n, n]` (bool), uniformly at random
-    among the placements that stay on the board and cover no ship cell.
+def place_ship(u: jax.Array, board: jax.Array, ship_size: int) -> jax.Array:
+    """Add one straight ship of `ship_size` cells to `board[n, n]` (bool), chosen by u ~ U[0, 1)
+    uniformly among the placements that stay on the board and cover no ship cell.
 
     popgym rejection-samples (first cell, axis, direction +-1) proposals; every valid placement
     is produced by exactly two of them (one from each end), so its law is this uniform one.
@@ -61,7 +61,7 @@ def place_ship(key: jax.Array, board: jax.Array, ship_size: int) -> jax.Array:
     covered_down = sum(padded[k : k + n, :n] for k in range(ship_size))
     covered_right = sum(padded[:n, k : k + n] for k in range(ship_size))
     free = jnp.stack([covered_down == 0, covered_right == 0]).ravel()  # [2 * n * n]
-    choice = uniform_true_index(jax.random.uniform(key), free)
+    choice = uniform_true_index(u, free)
     down, row, col = choice // (n * n) == 0, (choice // n) % n, choice % n
     rows, cols = jnp.arange(n)[:, None], jnp.arange(n)[None, :]
     length_down = jnp.where(down, ship_size, 1)
@@ -94,9 +94,9 @@ class Battleship(environment.Environment[EnvState, EnvParams]):
     def reset_env(self, key: jax.Array, params: EnvParams) -> tuple[jax.Array, EnvState]:
         n = self.board_size
         board = jnp.zeros((n, n), bool)
-        keys = jax.random.split(key, len(self.ship_sizes))
-        for key_ship, size in zip(keys, self.ship_sizes, strict=True):
-            board = place_ship(key_ship, board, size)
+        uniforms = jax.random.uniform(key, (len(self.ship_sizes),))
+        for u, size in zip(uniforms, self.ship_sizes, strict=True):
+            board = place_ship(u, board, size)
         state = EnvState(
             board=board, guesses=jnp.zeros((n, n), bool), hits=jnp.array(0, jnp.int32), time=0
         )

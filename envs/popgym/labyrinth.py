@@ -32,7 +32,7 @@ import jax.numpy as jnp
 from flax import struct
 from gymnax.environments import environment, spaces
 
-from envs.popgym.sampling import uniform_true_index
+from envs.popgym.sampling import uniform_int, uniform_true_index
 from envs.spaces import MultiDiscrete
 
 FREE, OBSTACLE, START, GOAL = 0, 1, 2, 3
@@ -47,15 +47,15 @@ MAZE_DIMS = {"Easy": (10, 10), "Medium": (14, 14), "Hard": (18, 18)}
 EPISODE_LENGTH = 1024  # popgym's episode_length; it truncates after 1023 steps
 
 
-def generate_maze(key: jax.Array, cells_h: int, cells_w: int) -> jax.Array:
-    """Random perfect maze with mazelib's Hunt-and-Kill distribution.
+def generate_maze(u: jax.Array, cells_h: int, cells_w: int) -> jax.Array:
+    """Random perfect maze with mazelib's Hunt-and-Kill distribution, from uniforms
+    `u[cells_h * cells_w, 2]` ~ U[0, 1) (row 0: the first cell; then one row per carved cell).
 
     Returns int8 `[2 cells_h + 1, 2 cells_w + 1]` with FREE (0) passages and OBSTACLE (1) walls.
     Written with whole-board masks (no gathers/scatters): it runs inside every vmapped `step`
     (gymnax auto-reset), where batched scatters are slow.
     """
     h, w = cells_h, cells_w
-    steps = h * w - 1
 
     def shifted(a: jax.Array, dy: int, dx: int, fill: bool) -> jax.Array:
         """`out[r, c] = a[r + dy, c + dx]`, `fill` off the board."""
@@ -69,7 +69,7 @@ def generate_maze(key: jax.Array, cells_h: int, cells_w: int) -> jax.Array:
         stuck = ~jnp.any(options & current[..., None])
         # Hunt: a uniform visited cell that still has an unvisited neighbour.
         hunted = uniform_true_index(u[0], (visited & jnp.any(options, axis=-1)).ravel())
-        current = jnp.where(stuck, jax.nn.one_hot(hunted, h * w, dtype=bool).reshape(h, w), current)
+        current = jnp.where(stuck, (jnp.arange(h * w) == hunted).reshape(h, w), current)
         move = uniform_true_index(u[1], jnp.any(options & current[..., None], axis=(0, 1)))
         moved = jnp.stack([shifted(current, -dy, -dx, False) for dy, dx in _DELTAS])
         nxt = jnp.any(moved & (jnp.arange(NUM_MOVES) == move)[:, None, None], axis=0)
@@ -78,12 +78,10 @@ def generate_maze(key: jax.Array, cells_h: int, cells_w: int) -> jax.Array:
         open_down |= jnp.where(move == DOWN, current, False) | jnp.where(move == UP, nxt, False)
         return (visited | nxt, nxt, open_right, open_down), None
 
-    key_start, key_walk = jax.random.split(key)
-    start = jax.nn.one_hot(jax.random.randint(key_start, (), 0, h * w), h * w, dtype=bool)
-    start = start.reshape(h, w)
+    start = (jnp.arange(h * w) == uniform_int(u[0, 0], h * w)).reshape(h, w)
     closed = jnp.zeros((h, w), bool)
     (visited, _, open_right, open_down), _ = jax.lax.scan(
-        carve, (start, start, closed, closed), jax.random.uniform(key_walk, (steps, 2))
+        carve, (start, start, closed, closed), u[1:]
     )
     grid = jnp.ones((2 * h + 1, 2 * w + 1), jnp.int8)
     grid = grid.at[1::2, 1::2].set(jnp.where(visited, FREE, OBSTACLE))
@@ -91,16 +89,16 @@ def generate_maze(key: jax.Array, cells_h: int, cells_w: int) -> jax.Array:
     return grid.at[2 : 2 * h : 2, 1::2].set(jnp.where(open_down[:-1, :], FREE, OBSTACLE))
 
 
-def sample_entrances(key: jax.Array, grid_h: int, grid_w: int) -> tuple[jax.Array, jax.Array]:
-    """mazelib's outer entrances: start on a uniform side, end on the opposite side.
+def sample_entrances(u: jax.Array, grid_h: int, grid_w: int) -> tuple[jax.Array, jax.Array]:
+    """mazelib's outer entrances from uniforms `u[3]` ~ U[0, 1): start on a uniform side of the
+    border at a uniform odd index, end on the opposite side at a uniform odd index.
 
-    Returns `(start[2], end[2])` int32 `(row, col)` grid squares on the border, at odd indices.
+    Returns `(start[2], end[2])` int32 `(row, col)` grid squares on the border.
     """
-    key_side, key_start, key_end = jax.random.split(key, 3)
-    side = jax.random.randint(key_side, (), 0, 4)  # North, South, West, East
+    side = uniform_int(u[0], 4)  # North, South, West, East
     along = jnp.where(side < 2, grid_w // 2, grid_h // 2)  # odd indices on that side
-    start_i = 2 * jax.random.randint(key_start, (), 0, along) + 1
-    end_i = 2 * jax.random.randint(key_end, (), 0, along) + 1
+    start_i = 2 * uniform_int(u[1], along) + 1
+    end_i = 2 * uniform_int(u[2], along) + 1
     # side -> (start, end) for N, S, W, E.
     starts = jnp.stack(
         [
@@ -181,9 +179,10 @@ class MazeEnv(environment.Environment[MazeState, MazeParams]):
 
     def new_maze(self, key: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
         """A fresh maze: `grid[H, W]` with START marked, `start[2]`, `end[2]` (end unmarked)."""
-        key_maze, key_entrances = jax.random.split(key)
-        grid = generate_maze(key_maze, *self.cells)
-        start, end = sample_entrances(key_entrances, *self.grid_shape)
+        num_cells = self.cells[0] * self.cells[1]
+        u = jax.random.uniform(key, (num_cells + 2, 2))  # one random call: cheaper to compile
+        grid = generate_maze(u[:num_cells], *self.cells)
+        start, end = sample_entrances(u[num_cells:].ravel()[:3], *self.grid_shape)
         return grid.at[start[0], start[1]].set(START), start, end
 
     def start_state(self, grid: jax.Array, start: jax.Array) -> MazeState:
