@@ -112,8 +112,7 @@ def returns_curve(metrics: dict, steps_per_iteration: int) -> dict:
 
 def agent_vs_ppo(args) -> dict:
     """World-model agent vs recurrent PPO, same memory and same env steps per seed."""
-    from agents.ppo.config import AlgoConfig, EnvConfig, LoggerConfig, NetworkConfig
-    from agents.ppo.config import TrainPPOConfig
+    from agents.ppo.config import AlgoConfig, EnvConfig, LoggerConfig, NetworkConfig, TrainPPOConfig
     from agents.ppo.train import make_train
     from agents.world_models.agent import make_agent
     from agents.world_models.config import AgentConfig, TrainWMConfig, WorldModelConfig

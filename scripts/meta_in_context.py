@@ -49,6 +49,7 @@ def main() -> None:
     parser.add_argument("--num-envs", type=int, default=64)
     parser.add_argument("--num-steps", type=int, default=128, help="rollout length")
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--gamma", type=float, default=0.99)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--trials", type=int, default=512, help="evaluation trials per split")
     parser.add_argument("--out", type=Path, required=True)
@@ -74,6 +75,7 @@ def main() -> None:
                 "update_epochs": 4,
                 "num_minibatches": 8,
                 "learning_rate": args.lr,
+                "gamma": args.gamma,
                 "gae_lambda": 0.95,
             },
             "seed": args.seed,

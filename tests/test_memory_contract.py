@@ -1,6 +1,7 @@
 """Every registered memory passes the shared contract (tests/memory_contract.py)."""
 
 import dataclasses
+import functools
 
 import pytest
 from memory_contract import (
@@ -20,9 +21,14 @@ NAMES = available_memories()
 SCAN_NAMES = [n for n in NAMES if "backend" in {f.name for f in dataclasses.fields(layer_class(n))}]
 
 
-@pytest.fixture(scope="module", params=NAMES)
+@functools.cache
+def case_for(name):
+    return make_case(build_small(name))
+
+
+@pytest.fixture(params=NAMES)
 def case(request):
-    return make_case(build_small(request.param))
+    return case_for(request.param)
 
 
 def test_step_matches_sequence(case):
@@ -47,4 +53,4 @@ def test_transforms(case):
 
 @pytest.mark.parametrize("name", SCAN_NAMES)
 def test_backends_agree(name):
-    check_backends_agree(name)
+    check_backends_agree(case_for(name))

@@ -58,7 +58,8 @@ def make_batch(key, resets=((0, 4), (0,))) -> Transitions:
     )
 
 
-def init(model, batch, key=jax.random.PRNGKey(0)):
+def init(model, batch):
+    key = jax.random.PRNGKey(0)
     state = model.initial_state((B,))
     return model.init(key, key, state, batch.obs, batch.action, batch.is_first)
 

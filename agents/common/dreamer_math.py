@@ -56,7 +56,9 @@ class TwoHot:
     @classmethod
     def create(cls, num_bins: int = 255, low: float = -20.0, high: float = 20.0) -> TwoHot:
         if num_bins < 2 or not low < high:
-            raise ValueError(f"TwoHot needs num_bins >= 2 and low < high, got {num_bins}, {low}, {high}")
+            raise ValueError(
+                f"TwoHot needs num_bins >= 2 and low < high, got {num_bins}, {low}, {high}"
+            )
         return cls(bins=jnp.linspace(low, high, num_bins, dtype=jnp.float32))
 
     @property

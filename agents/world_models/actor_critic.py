@@ -98,9 +98,8 @@ def actor_critic_loss(
 
     logits = critic.apply(critic_params, feat[:-1])
     slow_value = twohot.mean(critic.apply(slow_critic_params, feat[:-1]))
-    critic_loss = jnp.mean(
-        weight * (twohot.loss(logits, sg(returns)) + config.slow_reg * twohot.loss(logits, sg(slow_value)))
-    )
+    regulariser = config.slow_reg * twohot.loss(logits, sg(slow_value))
+    critic_loss = jnp.mean(weight * (twohot.loss(logits, sg(returns)) + regulariser))
     metrics = {
         "ac/actor_loss": actor_loss,
         "ac/critic_loss": critic_loss,

@@ -163,5 +163,7 @@ def validate(config: TrainWMConfig, *, env_known: bool = False) -> None:
     if not wm.learning_rate > 0:
         raise ValueError(f"world_model.learning_rate={wm.learning_rate!r} must be > 0")
     if "name" not in config.model:
-        raise ValueError(f"model needs a 'name' (one of {available_memories()}), got {config.model}")
+        raise ValueError(
+            f"model needs a 'name' (one of {available_memories()}), got {config.model}"
+        )
     make_memory(config.memory_name, **config.memory_options)

@@ -82,10 +82,11 @@ def train_offline(
     window: int,
     learning_rate: float = 1e-3,
     twohot: TwoHot | None = None,
-    scales: LossScales = LossScales(),
+    scales: LossScales | None = None,
 ) -> tuple[Any, np.ndarray]:
     """`steps` Adam updates on random windows of `data[L, N]`; returns `(params, losses[steps])`."""
     twohot = twohot or TwoHot.create(model.reward_bins)
+    scales = scales or LossScales()
     length, num = data.reward.shape
     replay = add(create_replay(jax.tree.map(lambda x: x[0, 0], data), num, length), data)
     tx = optax.chain(optax.clip_by_global_norm(1000.0), optax.adam(learning_rate))

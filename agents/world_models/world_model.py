@@ -206,13 +206,14 @@ def world_model_loss(
     key: jax.Array,
     batch: Transitions,
     twohot: TwoHot,
-    scales: LossScales = LossScales(),
+    scales: LossScales | None = None,
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
     """Mean loss over a window batch `[T, B, ...]` started from a fresh state.
 
     KL terms count only where the prior saw the past it conditions on: steps after the first
     of the window, and episode starts (whose prior is the learned initial-state prior).
     """
+    scales = scales or LossScales()
     length, batch_size = batch.reward.shape
     state = model.initial_state((batch_size,))
     _, out = model.apply(params, key, state, batch.obs, batch.action, batch.is_first)

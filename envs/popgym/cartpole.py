@@ -97,14 +97,12 @@ def cartpole_failed(state: EnvState, params: EnvParams) -> jax.Array:
 class PositionOnlyCartPole(environment.Environment[EnvState, EnvParams]):
     """CartPole observing `[x, theta]` (float32 `[2]`); Discrete(2) action (0 left, 1 right)."""
 
-    def __init__(self, max_steps_in_episode: int = 200, noise_sigma: float = 0.0):
+    def __init__(self, max_steps_in_episode: int = 200):
         super().__init__()
         if max_steps_in_episode < 1:
             raise ValueError(f"max_steps_in_episode must be >= 1, got {max_steps_in_episode}")
-        if noise_sigma < 0:
-            raise ValueError(f"noise_sigma must be >= 0, got {noise_sigma}")
         self._max_steps = max_steps_in_episode
-        self._noise_sigma = noise_sigma
+        self._noise_sigma = 0.0
 
     @property
     def default_params(self) -> EnvParams:
@@ -161,6 +159,12 @@ class VelocityOnlyCartPole(PositionOnlyCartPole):
 
 class NoisyPositionOnlyCartPole(PositionOnlyCartPole):
     """`[x, theta] + N(0, noise_sigma^2)`, clipped to the observation box, fresh noise per call."""
+
+    def __init__(self, max_steps_in_episode: int = 200, noise_sigma: float = 0.1):
+        super().__init__(max_steps_in_episode)
+        if noise_sigma < 0:
+            raise ValueError(f"noise_sigma must be >= 0, got {noise_sigma}")
+        self._noise_sigma = noise_sigma
 
     def observe_step(self, key: jax.Array, state: EnvState, params: EnvParams) -> jax.Array:
         clean = super().observe_step(key, state, params)

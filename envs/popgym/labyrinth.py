@@ -180,9 +180,9 @@ class MazeEnv(environment.Environment[MazeState, MazeParams]):
     def new_maze(self, key: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
         """A fresh maze: `grid[H, W]` with START marked, `start[2]`, `end[2]` (end unmarked)."""
         num_cells = self.cells[0] * self.cells[1]
-        u = jax.random.uniform(key, (num_cells + 2, 2))  # one random call: cheaper to compile
-        grid = generate_maze(u[:num_cells], *self.cells)
-        start, end = sample_entrances(u[num_cells:].ravel()[:3], *self.grid_shape)
+        u = jax.random.uniform(key, (2 * num_cells + 3,))  # one random call: cheaper to compile
+        grid = generate_maze(u[: 2 * num_cells].reshape(num_cells, 2), *self.cells)
+        start, end = sample_entrances(u[2 * num_cells :], *self.grid_shape)
         return grid.at[start[0], start[1]].set(START), start, end
 
     def start_state(self, grid: jax.Array, start: jax.Array) -> MazeState:

@@ -89,14 +89,12 @@ def popgym_pendulum_reward(reward: jax.Array, max_steps_in_episode: int) -> jax.
 class PositionOnlyPendulum(environment.Environment[EnvState, EnvParams]):
     """Pendulum observing `[cos(theta), sin(theta)]` (float32 `[2]`); torque action `[1]`."""
 
-    def __init__(self, max_steps_in_episode: int = 200, noise_sigma: float = 0.0):
+    def __init__(self, max_steps_in_episode: int = 200):
         super().__init__()
         if max_steps_in_episode < 1:
             raise ValueError(f"max_steps_in_episode must be >= 1, got {max_steps_in_episode}")
-        if noise_sigma < 0:
-            raise ValueError(f"noise_sigma must be >= 0, got {noise_sigma}")
         self._max_steps = max_steps_in_episode
-        self._noise_sigma = noise_sigma
+        self._noise_sigma = 0.0
 
     @property
     def default_params(self) -> EnvParams:
@@ -123,7 +121,7 @@ class PositionOnlyPendulum(environment.Environment[EnvState, EnvParams]):
         return self.observation(key, state, params), state, reward, jnp.array(False), {}
 
     def action_space(self, params: EnvParams | None = None) -> spaces.Box:
-        max_torque = EnvParams.max_torque if params is None else params.max_torque
+        max_torque = (params or self.default_params).max_torque
         return spaces.Box(-max_torque, max_torque, (1,), jnp.float32)
 
     def observation_space(self, params: EnvParams | None = None) -> spaces.Box:
@@ -132,6 +130,12 @@ class PositionOnlyPendulum(environment.Environment[EnvState, EnvParams]):
 
 class NoisyPositionOnlyPendulum(PositionOnlyPendulum):
     """`[cos(theta), sin(theta)] + N(0, noise_sigma^2)` clipped to [-1, 1], fresh noise per call."""
+
+    def __init__(self, max_steps_in_episode: int = 200, noise_sigma: float = 0.1):
+        super().__init__(max_steps_in_episode)
+        if noise_sigma < 0:
+            raise ValueError(f"noise_sigma must be >= 0, got {noise_sigma}")
+        self._noise_sigma = noise_sigma
 
     def observation(self, key: jax.Array, state: EnvState, params: EnvParams) -> jax.Array:
         clean = super().observation(key, state, params)
