@@ -2,10 +2,11 @@
 """brax throughput behind the gymnax adapter: env steps/s per physics backend.
 
 For each env x backend, `--batch` `BraxToGymnax` envs run `--steps` random-action steps (auto-
-reset included) as one jitted function (`bench_envs.make_rollout`). Reported: compile time
-(lower + compile, s) and steps/s (batch * steps / best wall time of `--repeats` runs). With
-`--meta`, the same for a one-env meta trial (`make_meta_env("meta_brax", base_envs=(env,))`:
-projection + trial bookkeeping on top).
+reset included) as one jitted function returning the summed rewards and observations (the
+observations keep XLA from dropping the physics of envs whose reward is constant). Reported:
+compile time (lower + compile, s) and steps/s (batch * steps / best wall time of `--repeats`
+runs). With `--meta`, the same for a one-env meta trial (`make_meta_env("meta_brax",
+base_envs=(env,))`: projection and trial bookkeeping on top).
 
     python scripts/bench_brax.py --out bench_brax.json
     python scripts/bench_brax.py --quick --envs inverted_pendulum --backends spring
@@ -21,15 +22,36 @@ import time
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench_envs import make_rollout  # noqa: E402
 
 from envs.meta import BraxToGymnax, make_meta_env  # noqa: E402
 from envs.meta.brax_adapter import BRAX_BACKENDS  # noqa: E402
 
 ENVS = ("inverted_pendulum", "reacher", "hopper")
+
+
+def make_rollout(env, params, batch: int, steps: int):
+    """Jitted `key -> (reward sum, observation sum)` of `batch` envs x `steps` random steps."""
+    space = env.action_space(params)
+
+    def rollout(key):
+        key_reset, key_run = jax.random.split(key)
+        _, state = jax.vmap(env.reset, (0, None))(jax.random.split(key_reset, batch), params)
+
+        def step(state, key):
+            key_action, key_step = jax.random.split(key)
+            actions = jax.vmap(space.sample)(jax.random.split(key_action, batch))
+            obs, state, reward, _, _, _ = jax.vmap(env.step, (0, 0, 0, None))(
+                jax.random.split(key_step, batch), state, actions, params
+            )
+            return state, (reward.sum(), obs.sum())
+
+        _, sums = jax.lax.scan(step, state, jax.random.split(key_run, steps))
+        return jax.tree.map(jnp.sum, sums)
+
+    return jax.jit(rollout)
 
 
 def time_rollout(env, params, batch: int, steps: int, repeats: int) -> dict:

@@ -31,6 +31,9 @@ from envs.popgym.labyrinth import (
 )
 
 MOVES = ((0, -1), (0, 1), (-1, 0), (1, 0))  # LEFT, RIGHT, UP, DOWN as (dy, dx)
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Maze environments have been shown:DeprecationWarning"
+)
 
 
 def _import_popgym_maze():

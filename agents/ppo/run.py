@@ -29,7 +29,7 @@ def load_run_config(run_dir: str | Path) -> TrainPPOConfig:
 
 def restore_state(ppo: RecurrentPPO, run_dir: RunDir):
     """`(state [num_seeds, ...], updates done)` from the run's checkpoint."""
-    target = jax.jit(jax.vmap(ppo.init))(seed_keys(ppo.config))
+    target = ppo.init_seeds(seed_keys(ppo.config))
     state, metadata = load_checkpoint(run_dir.checkpoint_path, target)
     stored = {**to_dict(ppo.config), "resume": None}
     if metadata.get("config") != stored:
@@ -70,7 +70,7 @@ def run_training(config: TrainPPOConfig, run_dir: str | Path | None = None) -> P
         state, done = restore_state(ppo, run)
         run.truncate_metrics(done)
     else:
-        state, done = jax.jit(jax.vmap(ppo.init))(seed_keys(config)), 0
+        state, done = ppo.init_seeds(seed_keys(config)), 0
 
     per_chunk = config.logger.updates_per_chunk
     chunk = jax.vmap(partial(ppo.run, max_updates=per_chunk), in_axes=(0, None))

@@ -15,9 +15,17 @@ One update (per seed; B = num_envs, T = num_steps, M = num_minibatches):
 
 `make_train(config)` returns a `RecurrentPPO` with pure functions: `init(rng) -> PPOState`,
 `update(state) -> (state, metrics)`, `run(state, n) -> (state, metrics[max_updates])` (a chunk
-of n updates with one compiled program for any n), and `train(rng)` (the whole run). Seeds are
-a leading axis: `jax.jit(jax.vmap(ppo.train))(jax.random.split(key, num_seeds))`. The env
-batch is the leading axis of every per-env leaf of `PPOState` (obs, carry, env state).
+of n updates with one compiled program for any n), and `train(state)` (all updates). Seeds are
+a leading axis:
+
+    ppo = make_train(config)
+    states = ppo.init_seeds(jax.random.split(key, num_seeds))   # [num_seeds, ...]
+    states, metrics = jax.jit(jax.vmap(ppo.train))(states)
+
+`init_seeds` initialises seed by seed on purpose: under `vmap`, orthogonal initialisers become a
+batched LAPACK QR, which deadlocks XLA:CPU's 2-thread pool in jax 0.10.2 when two such QRs run
+at once. The env batch is the leading axis of every per-env leaf of `PPOState` (obs, carry,
+env state).
 """
 
 from __future__ import annotations
@@ -123,6 +131,13 @@ class RecurrentPPO:
             rng=rng,
             update_step=jnp.zeros((), jnp.int32),
         )
+
+    def init_seeds(self, keys: jax.Array) -> PPOState:
+        """States for `keys[num_seeds]`, stacked on a leading seed axis (one jitted `init` per
+        seed, never a vmapped one: see the module docstring)."""
+        init = jax.jit(self.init)
+        states = [init(key) for key in keys]
+        return jax.tree.map(lambda *leaves: jnp.stack(leaves), *states)
 
     # ---- acting ------------------------------------------------------------------------------
 
@@ -285,9 +300,9 @@ class RecurrentPPO:
 
         return jax.lax.fori_loop(0, num_updates, body, (state, buffer))
 
-    def train(self, rng: jax.Array) -> tuple[PPOState, dict[str, jax.Array]]:
-        """The whole run for one seed: `(final state, metrics[num_updates])`."""
-        return jax.lax.scan(lambda s, _: self.update(s), self.init(rng), None, self.num_updates)
+    def train(self, state: PPOState) -> tuple[PPOState, dict[str, jax.Array]]:
+        """All `num_updates` updates from a fresh `state`: `(final state, metrics[num_updates])`."""
+        return jax.lax.scan(lambda s, _: self.update(s), state, None, self.num_updates)
 
 
 def episode_metrics(traj: Transition) -> dict[str, jax.Array]:

@@ -74,7 +74,8 @@ class ProjectedState:
 
 
 def _bounded(low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    return np.isfinite(low) & np.isfinite(high) & (high > low) & (np.abs(high) < 1e30)
+    """Elementwise: both bounds finite (|.| < 1e30: gymnax writes float32 max for none)."""
+    return (np.abs(low) < 1e30) & (np.abs(high) < 1e30) & (high > low)
 
 
 class ProjectedEnv(environment.Environment):
@@ -115,8 +116,9 @@ class ProjectedEnv(environment.Environment):
             low = np.broadcast_to(np.asarray(obs_space.low, np.float64), shape).reshape(-1)
             high = np.broadcast_to(np.asarray(obs_space.high, np.float64), shape).reshape(-1)
             bounded = _bounded(low, high)
-            self._obs_centre.append(np.where(bounded, (high + low) / 2, 0.0).astype(np.float32))
-            self._obs_scale.append(np.where(bounded, (high - low) / 2, 1.0).astype(np.float32))
+            low, high = np.where(bounded, low, -1.0), np.where(bounded, high, 1.0)
+            self._obs_centre.append(((high + low) / 2).astype(np.float32))
+            self._obs_scale.append(((high - low) / 2).astype(np.float32))
             self.obs_dims.append(int(np.prod(shape)))
 
             action_space = env.action_space(params)
