@@ -15,14 +15,12 @@ base_envs=(env,))`: projection and trial bookkeeping on top).
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import sys
-import time
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
+from benchlib import host_meta, time_rollout, write_results
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -54,19 +52,9 @@ def make_rollout(env, params, batch: int, steps: int):
     return jax.jit(rollout)
 
 
-def time_rollout(env, params, batch: int, steps: int, repeats: int) -> dict:
-    rollout = make_rollout(env, params, batch, steps)
-    key = jax.random.key(0)
-    start = time.perf_counter()
-    compiled = rollout.lower(key).compile()
-    compile_s = time.perf_counter() - start
-    jax.block_until_ready(compiled(key))  # warm-up
-    times = []
-    for i in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(compiled(jax.random.key(i + 1)))
-        times.append(time.perf_counter() - start)
-    return {"compile_s": compile_s, "steps_per_s": batch * steps / min(times)}
+def bench(env, params, batch: int, steps: int, repeats: int) -> dict:
+    compile_s, best = time_rollout(make_rollout(env, params, batch, steps), repeats)
+    return {"compile_s": compile_s, "steps_per_s": batch * steps / best}
 
 
 def build(kind: str, name: str, backend: str):
@@ -101,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
                     "env": name,
                     "backend": backend,
                     "kind": kind,
-                    **time_rollout(env, params, args.batch, args.steps, args.repeats),
+                    **bench(env, params, args.batch, args.steps, args.repeats),
                 }
                 results.append(row)
                 print(
@@ -111,17 +99,8 @@ def main(argv: list[str] | None = None) -> None:
                 )
 
     if args.out:
-        meta = {
-            "jax": jax.__version__,
-            "devices": [str(d) for d in jax.devices()],
-            "platform": platform.platform(),
-            "batch": args.batch,
-            "steps": args.steps,
-            "repeats": args.repeats,
-        }
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({"meta": meta, "results": results}, indent=2))
-        print(f"wrote {args.out}")
+        settings = {"batch": args.batch, "steps": args.steps, "repeats": args.repeats}
+        write_results(args.out, {**host_meta(), **settings}, results)
 
 
 if __name__ == "__main__":

@@ -11,13 +11,11 @@ included), as one jitted function. Reported: compile time (lower + compile, s) a
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import sys
-import time
 from pathlib import Path
 
 import jax
+from benchlib import host_meta, time_rollout, write_results
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -50,18 +48,7 @@ def make_rollout(env, params, batch: int, steps: int):
 
 def bench(env_id: str, batch: int, steps: int, repeats: int) -> dict:
     env, params = envs.make(env_id)
-    rollout = make_rollout(env, params, batch, steps)
-    key = jax.random.key(0)
-    start = time.perf_counter()
-    compiled = rollout.lower(key).compile()
-    compile_s = time.perf_counter() - start
-    jax.block_until_ready(compiled(key))  # warm-up
-    times = []
-    for i in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(compiled(jax.random.key(i + 1)))
-        times.append(time.perf_counter() - start)
-    best = min(times)
+    compile_s, best = time_rollout(make_rollout(env, params, batch, steps), repeats)
     return {
         "env_id": env_id,
         "batch": batch,
@@ -93,18 +80,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{env_id:34s} {row['compile_s']:9.2f} {row['steps_per_s']:12.3e}", flush=True)
 
     if args.out:
-        meta = {
-            "jax": jax.__version__,
-            "backend": jax.default_backend(),
-            "devices": [str(d) for d in jax.devices()],
-            "platform": platform.platform(),
-            "batch": args.batch,
-            "steps": args.steps,
-            "repeats": args.repeats,
-        }
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({"meta": meta, "results": results}, indent=2))
-        print(f"wrote {args.out}")
+        settings = {"batch": args.batch, "steps": args.steps, "repeats": args.repeats}
+        meta = {**host_meta(), "backend": jax.default_backend(), **settings}
+        write_results(args.out, meta, results)
 
 
 if __name__ == "__main__":

@@ -18,12 +18,12 @@ import json
 import platform
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from benchlib import timed_call, timed_compile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -37,20 +37,9 @@ def build_layer(name: str, d_model: int, backend: str | None) -> Memory:
     return cls(d_model=d_model, **options)
 
 
-def _timed_compile(fn, *args) -> tuple[object, float]:
-    start = time.perf_counter()
-    compiled = jax.jit(fn).lower(*args).compile()
-    return compiled, time.perf_counter() - start
-
-
 def _median_ms(compiled, args, repeats: int) -> float:
     jax.block_until_ready(compiled(*args))  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(compiled(*args))
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
+    return 1e3 * statistics.median(timed_call(compiled, *args) for _ in range(repeats))
 
 
 def bench_one(name: str, backend: str | None, T: int, batch: int, d_model: int, repeats: int):
@@ -70,9 +59,9 @@ def bench_one(name: str, backend: str | None, T: int, batch: int, d_model: int, 
 
     forward_backward = jax.grad(loss, argnums=(0, 2))
     args = (params, carry, x, reset)
-    fwd, fwd_compile = _timed_compile(forward, *args)
+    fwd, fwd_compile = timed_compile(forward, *args)
     fwd_ms = _median_ms(fwd, args, repeats)
-    bwd, bwd_compile = _timed_compile(forward_backward, *args)
+    bwd, bwd_compile = timed_compile(forward_backward, *args)
     bwd_ms = _median_ms(bwd, args, repeats)
     n_params = sum(int(np.prod(a.shape)) for a in jax.tree.leaves(params))
     return {

@@ -52,6 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a sourc
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
+from benchlib import timed_call, timed_compile  # noqa: E402
 
 from ssm_rl.memory import available_memories, layer_class, make_memory  # noqa: E402
 from ssm_rl.scan import BACKENDS, default_backend  # noqa: E402
@@ -194,9 +195,8 @@ def _footprint(compiled) -> int:
 
 def measure(fn: Callable, args: tuple, limits: Limits) -> dict[str, Any]:
     """Compile, check the footprint, warm up, then time `fn(*args)` within the limits."""
-    start = time.perf_counter()
-    compiled = jax.jit(fn).lower(*args).compile()
-    record: dict[str, Any] = {"compile_s": time.perf_counter() - start}
+    compiled, compile_s = timed_compile(fn, *args)
+    record: dict[str, Any] = {"compile_s": compile_s}
     record["memory_bytes"] = _footprint(compiled)
     if record["memory_bytes"] > limits.memory_bytes:
         record["status"] = "oom"
@@ -206,15 +206,11 @@ def measure(fn: Callable, args: tuple, limits: Limits) -> dict[str, Any]:
         )
         return record
     try:
-        start = time.perf_counter()
-        jax.block_until_ready(compiled(*args))
-        times = [time.perf_counter() - start]  # the warm-up call, dropped if there are more
+        times = [timed_call(compiled, *args)]  # the warm-up call, dropped if there are more
         budget_end = time.perf_counter() + limits.time_s
         repeats = []
         while len(repeats) < limits.repeats and time.perf_counter() + times[-1] < budget_end:
-            start = time.perf_counter()
-            jax.block_until_ready(compiled(*args))
-            repeats.append(time.perf_counter() - start)
+            repeats.append(timed_call(compiled, *args))
             times.append(repeats[-1])
     except jax.errors.JaxRuntimeError as err:
         if "RESOURCE_EXHAUSTED" not in str(err):

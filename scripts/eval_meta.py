@@ -8,7 +8,7 @@ For the run's env id `<Suite>-<split>` (e.g. MetaGymnax-train) it evaluates the 
 test_projections and test_envs: the mean return of episode 1..K within a trial for the
 trained agent, the same agent with its memory reset every episode, and a random policy
 (`agents.ppo.in_context`). Prints a table and writes `in_context.json` and `in_context.png`
-into the run directory (or `--out`).
+into the run directory (or `--out`). `scripts/evaluate.py` prints the same table for meta runs.
 """
 
 from __future__ import annotations
@@ -27,14 +27,12 @@ from agents.common.run_dir import RunDir  # noqa: E402
 from agents.ppo.in_context import (  # noqa: E402
     format_curves,
     in_context_curves,
+    meta_split_envs,
     plot_in_context_curves,
 )
 from agents.ppo.run import load_run_config, restore_state  # noqa: E402
 from agents.ppo.train import make_train  # noqa: E402
-from envs.meta.splits import SUITES  # noqa: E402
-from envs.wrappers import make_agent_env  # noqa: E402
-
-SPLITS = tuple(SUITES["meta_gymnax"].splits)
+from envs.meta.splits import SPLIT_NAMES  # noqa: E402
 
 
 def main() -> None:
@@ -42,44 +40,31 @@ def main() -> None:
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--trials", type=int, default=256, help="trials per split and policy")
     parser.add_argument("--seed-index", type=int, default=0, help="which trained seed")
-    parser.add_argument("--splits", nargs="+", default=list(SPLITS), choices=SPLITS)
+    parser.add_argument("--splits", nargs="+", default=list(SPLIT_NAMES), choices=SPLIT_NAMES)
     parser.add_argument("--deterministic", action="store_true", help="act with the mode")
     parser.add_argument("--key", type=int, default=1, help="PRNG seed of the trials")
     parser.add_argument("--out", type=Path, default=None, help="output directory")
     args = parser.parse_args()
 
     config = load_run_config(args.run_dir)
-    prefix, sep, _ = config.env.id.rpartition("-")
-    if not sep or not prefix.startswith("Meta"):
-        raise ValueError(f"run {str(args.run_dir)!r} trained on {config.env.id!r}, not a Meta* id")
     if not 0 <= args.seed_index < config.num_seeds:
         raise ValueError(f"--seed-index must lie in [0, {config.num_seeds}), got {args.seed_index}")
+    split_envs = meta_split_envs(config, tuple(args.splits))
     ppo = make_train(config)
     state, updates = restore_state(ppo, RunDir(args.run_dir))
     params = jax.tree.map(lambda x: x[args.seed_index], state.params)
-
-    split_envs = {
-        split: make_agent_env(
-            f"{prefix}-{split}",
-            previous_action=config.env.previous_action,
-            flatten_multidiscrete=config.env.flatten_multidiscrete,
-        )
-        for split in args.splits
-    }
     curves = in_context_curves(
         ppo, params, split_envs, jax.random.PRNGKey(args.key), args.trials, args.deterministic
     )
 
-    print(f"{prefix}, {updates} updates, seed {args.seed_index}, {args.trials} trials per cell")
+    print(f"{config.env.id}, {updates} updates, seed {args.seed_index}, {args.trials} trials")
     print("mean episode return (± standard error) for episode 1..K of a trial")
     print(format_curves(curves))
-
     out = args.out or args.run_dir
     out.mkdir(parents=True, exist_ok=True)
     (out / "in_context.json").write_text(json.dumps(curves, indent=2))
-    plot_in_context_curves(
-        curves, str(out / "in_context.png"), title=f"{prefix} ({updates} updates)"
-    )
+    title = f"{config.env.id} ({updates} updates)"
+    plot_in_context_curves(curves, str(out / "in_context.png"), title=title)
     print(f"wrote {out / 'in_context.json'} and {out / 'in_context.png'}")
 
 

@@ -37,7 +37,7 @@ from agents.world_models.evaluation import (  # noqa: E402
     throughput,
     train_offline,
 )
-from agents.world_models.world_model import WorldModel  # noqa: E402
+from agents.world_models.world_model import LossScales, WorldModel  # noqa: E402
 from envs.wrappers import make_agent_env  # noqa: E402
 from ssm_rl.memory import available_memories, make_memory  # noqa: E402
 
@@ -132,7 +132,8 @@ def agent_vs_ppo(args) -> dict:
                                          reward_bins=63, learning_rate=1e-3),
             agent=AgentConfig(total_timesteps=steps, num_envs=16, env_steps_per_iteration=16,
                               updates_per_iteration=2, prefill=64, replay_capacity=2048,
-                              batch_size=16, batch_length=64, imag_batch=32, imag_context=8,
+                              batch_size=16, batch_length=64, imag_batch=32,
+                              imag_context=64,
                               actor_width=2 * args.agent_width, actor_layers=1,
                               actor_lr=3e-4, critic_lr=3e-4),
             logger=LoggerConfig(),
@@ -147,7 +148,7 @@ def agent_vs_ppo(args) -> dict:
         agent = make_agent(wm_config, wm_env, params)
         _, wm_metrics = jax.jit(jax.vmap(agent.train))(keys)
         ppo = make_train(ppo_config, ppo_env, params)
-        _, ppo_metrics = jax.jit(jax.vmap(ppo.train))(keys)
+        _, ppo_metrics = jax.jit(jax.vmap(lambda k: ppo.train(ppo.init(k))))(keys)
         out[name] = {
             "env_steps": steps,
             "world_model_agent": returns_curve(jax.device_get(wm_metrics),
@@ -246,7 +247,8 @@ def markdown(results: dict) -> str:
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=Path("outputs/eval_wm"))
-    parser.add_argument("--backbones", nargs="+", default=["s5", "mamba", "gru"])
+    parser.add_argument("--backbones", nargs="*", default=["s5", "mamba", "gru"],
+                        help="world-model backbones to evaluate (none: agent comparison only)")
     parser.add_argument("--target-params", type=int, default=20_000,
                         help="sequence-model parameters each backbone is sized to")
     parser.add_argument("--memory-lengths", nargs="+", type=int, default=[16, 64])
@@ -260,7 +262,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--latents", type=int, default=16, help="groups = classes")
     parser.add_argument("--width", type=int, default=128)
-    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--learning-rate", type=float, default=3e-3)
+    parser.add_argument("--reward-scale", type=float, default=10.0,
+                        help="reward-loss weight (DreamerV3: 1); the memory-dependent reward is "
+                             "one step in a window, so small CPU budgets need the emphasis")
     parser.add_argument("--throughput-lengths", nargs="+", type=int, default=[64, 256, 1024])
     parser.add_argument("--throughput-batch", type=int, default=16)
     parser.add_argument("--agent-envs", nargs="*", default=[],
@@ -289,7 +294,7 @@ def main(argv: list[str] | None = None) -> dict:
     results = {"settings": {k: (str(v) if isinstance(v, Path) else v)
                             for k, v in vars(args).items()},
                "prediction": {}, "throughput": {}}
-    for task in tasks(args):
+    for task in tasks(args) if args.backbones else []:
         env, params = task["env"], task["params"]
         obs_size = int(np.prod(env.observation_space(params).shape))
         num_actions = int(env.action_space(params).n)
@@ -307,7 +312,7 @@ def main(argv: list[str] | None = None) -> dict:
             wm_params, losses = train_offline(
                 model, wm_params, train, k_fit, steps=args.train_steps,
                 batch_size=args.batch_size, window=task["length"],
-                learning_rate=args.learning_rate)
+                learning_rate=args.learning_rate, scales=LossScales(reward=args.reward_scale))
             horizon = task["length"] - task["context"]
             per_step = prediction_metrics(model, wm_params, test, k_eval, task["context"], horizon)
             horizons = [h for h in task["horizons"] if h <= horizon]

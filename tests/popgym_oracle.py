@@ -5,6 +5,7 @@ order, ...); both envs then take the same actions, and every observation, reward
 terminated and truncated flag must agree exactly. The JAX env is stepped through its public
 `step` (auto-reset), so the episode's last observation is compared through
 `info["final_observation"]` and the auto-reset observation must match the returned state.
+`replay_one_episode` and `check_expert_return_is_one` are the two checks every card game runs.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
+
+from envs.popgym.cards import DeckState
 
 
 def replay(
@@ -73,3 +77,50 @@ def replay(
             returns.append(episode_return)
             state, episode_return = resync()
     return returns
+
+
+def deck_state_from_numpy(np_env: Any) -> DeckState:
+    """Our state of a one-deck game (RepeatFirst ...) after popgym's reset: its deck, time 0."""
+    return DeckState(deck=jnp.asarray(np_env.deck.idx, jnp.int32), time=jnp.int32(0))
+
+
+def replay_one_episode(
+    np_env: Any,
+    env: Any,
+    params: Any,
+    state_from_numpy: Callable[[Any], Any],
+    expert_action: Callable[[Any], int],
+    *,
+    length: int,
+    seed: int,
+) -> None:
+    """The episode lengths agree, and replaying `length + 20` steps finishes exactly one episode."""
+    assert params.max_steps_in_episode == length
+    returns = replay(
+        np_env, env, params, state_from_numpy, expert_action, num_steps=length + 20, seed=seed
+    )
+    assert len(returns) == 1
+
+
+def check_expert_return_is_one(
+    np_env: Any,
+    env: Any,
+    params: Any,
+    state_from_numpy: Callable[[Any], Any],
+    expert_action: Callable[[Any], int],
+    *,
+    num_steps: int,
+    seed: int,
+) -> None:
+    """Always taking `expert_action` for `num_steps` steps finishes one episode with return 1."""
+    returns = replay(
+        np_env,
+        env,
+        params,
+        state_from_numpy,
+        expert_action,
+        num_steps=num_steps,
+        seed=seed,
+        p_expert=1.0,
+    )
+    assert returns == [pytest.approx(1.0, abs=1e-5)]

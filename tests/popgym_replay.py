@@ -4,18 +4,65 @@
 state and compares every observation, reward and done flag (exactly, or within a tolerance for
 float physics). Unlike `popgym_oracle.replay` it takes any action space and the JAX state can be
 built by the test (`sync`) in either direction. `rollout_checks` runs a `jit(vmap)` random
-rollout: determinism and every finished episode return in [-1, 1].
+rollout: determinism and every finished episode return in [-1, 1]. `jax_env`, `make_pair` and
+`popgym_classes` build the env pairs the tests compare; `check_lengths_and_noise` checks the
+control families' ids against popgym's.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from functools import partial
+from types import ModuleType
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
+
+from envs import make
+
+LEVELS = ("Easy", "Medium", "Hard")
+
+
+@functools.cache
+def jax_env(env_id: str) -> tuple[Any, Any]:
+    """`(env, params)`, built once per id for the whole session so `env.step` compiles once."""
+    return make(env_id)
+
+
+def make_pair(np_module: ModuleType, env_id: str) -> tuple[Any, Any, Any]:
+    """`(env, params, np_env)`: our cached env and a fresh popgym env of class `env_id`."""
+    return *jax_env(env_id), getattr(np_module, env_id)()
+
+
+def popgym_classes(modules: dict[str, ModuleType]) -> dict[str, type]:
+    """`{family + level: popgym class}` for every `family: popgym module` and level."""
+    return {
+        f"{family}{level}": getattr(module, f"{family}{level}")
+        for family, module in modules.items()
+        for level in LEVELS
+    }
+
+
+def check_lengths_and_noise(
+    env_ids: dict[str, Callable[[], tuple[Any, Any]]], popgym_classes: dict[str, type]
+) -> list[tuple[Any, Any, Any]]:
+    """Our ids are popgym's, and each pair agrees on episode length and observation-noise sigma.
+
+    Returns `(env, params, np_env)` for every id, for the family's own space checks.
+    """
+    assert set(env_ids) == set(popgym_classes)
+    pairs = []
+    for env_id, np_cls in popgym_classes.items():
+        env, params = env_ids[env_id]()
+        np_env = np_cls()
+        assert params.max_steps_in_episode == np_env.max_episode_length, env_id
+        sigma = np_env.noise_sigma[0] if hasattr(np_env, "noise_sigma") else 0.0
+        assert params.noise_sigma == pytest.approx(sigma), env_id
+        pairs.append((env, params, np_env))
+    return pairs
 
 
 def replay(
@@ -73,7 +120,7 @@ def replay(
     return episodes
 
 
-@partial(jax.jit, static_argnames=("env", "num_envs", "num_steps"))
+@functools.partial(jax.jit, static_argnames=("env", "num_envs", "num_steps"))
 def _random_rollout(env: Any, params: Any, key: jax.Array, num_envs: int, num_steps: int):
     """`num_envs` envs under vmap, `num_steps` random actions: obs0, rewards/dones `[T, B]`."""
     key_reset, key_run = jax.random.split(key)

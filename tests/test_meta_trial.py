@@ -1,6 +1,8 @@
 """TrialEnv: the trial is the agent's episode, K inner episodes per trial, the task fixed within a
 trial and redrawn across trials; checked against plain-loop bookkeeping of the inner env."""
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -11,8 +13,9 @@ from envs.meta import make_meta_env
 from envs.wrappers import LogWrapper, PreviousActionWrapper
 
 
+@partial(jax.jit, static_argnums=(0, 2, 3, 4))
 def rollout(env, params, num_steps, seed=0, action_size=3):
-    """Random actions; per step: obs, reward, terminated, truncated, info, task matrix, state."""
+    """Random actions: `(first obs, per step (obs, reward, terminated, truncated, info, M_o))`."""
     key_reset, key_run = jax.random.split(jax.random.PRNGKey(seed))
     obs0, state = env.reset(key_reset, params)
 
@@ -24,16 +27,25 @@ def rollout(env, params, num_steps, seed=0, action_size=3):
         return state, (obs, reward, term, trunc, info, inner.task.obs_matrix)
 
     _, out = jax.lax.scan(body, state, jax.random.split(key_run, num_steps))
-    return obs0, jax.tree.map(np.asarray, out)
+    return obs0, out
+
+
+def run(env, params, num_steps, seed=0):
+    return jax.tree.map(np.asarray, rollout(env, params, num_steps, seed))
 
 
 @pytest.fixture(scope="module")
-def pendulum_trials():
-    """Pendulum never terminates: every episode lasts exactly `episode_length` steps."""
-    env, params = make_meta_env(
+def pendulum():
+    """Pendulum never terminates: every episode lasts exactly `episode_length` = 10 steps."""
+    return make_meta_env(
         "meta_gymnax", base_envs=("Pendulum-v1",), episodes_per_trial=3, episode_length=10
     )
-    return env, params, rollout(env, params, 75)
+
+
+@pytest.fixture(scope="module")
+def pendulum_trials(pendulum):
+    env, params = pendulum
+    return env, params, run(env, params, 75)
 
 
 def test_trial_boundaries_fixed_length(pendulum_trials):
@@ -79,7 +91,7 @@ def test_variable_length_episodes_cartpole():
     env, params = make_meta_env(
         "meta_gymnax", base_envs=("CartPole-v1",), episodes_per_trial=4, episode_length=200
     )
-    _, (obs, _, term, trunc, info, _) = rollout(env, params, 300, seed=3)
+    _, (obs, _, term, trunc, info, _) = run(env, params, 300, seed=3)
     episode_ends = np.flatnonzero(info["episode_in_trial_done"])
     # Plain-loop reference: count inner episode ends, a trial ends at every 4th.
     expected_trial_ends = [t for i, t in enumerate(episode_ends) if i % 4 == 3]
@@ -90,35 +102,32 @@ def test_variable_length_episodes_cartpole():
     assert np.diff(episode_ends).min() < 200
 
 
-def test_trial_step_cap_truncates():
-    env, params = make_meta_env(
-        "meta_gymnax", base_envs=("Pendulum-v1",), episodes_per_trial=3, episode_length=10
-    )
+def test_trial_step_cap_truncates(pendulum):
+    env, params = pendulum
     params = params.replace(max_steps_in_episode=25)
-    _, (_, _, term, trunc, info, task) = rollout(env, params, 60)
-    assert list(np.flatnonzero(trunc)) == [24, 49] and not term.any()
+    _, (_, _, term, trunc, info, task) = run(env, params, 75)
+    assert list(np.flatnonzero(trunc)) == [24, 49, 74] and not term.any()
     assert not np.allclose(task[23], task[24])
 
 
-def test_previous_reward_carries_across_episodes_but_not_trials():
+def test_previous_reward_carries_across_episodes_but_not_trials(pendulum):
     """With envs.wrappers on top: the agent's is_first (memory reset) is the trial start; the
     previous action and reward carry over the episode boundary inside a trial."""
-    env, params = make_meta_env(
-        "meta_gymnax", base_envs=("Pendulum-v1",), episodes_per_trial=2, episode_length=5
+    env, params = pendulum
+    obs0, (obs, reward, term, trunc, info, _) = run(
+        LogWrapper(PreviousActionWrapper(env)), params, 75
     )
-    wrapped = LogWrapper(PreviousActionWrapper(env))
-    obs0, (obs, reward, term, trunc, info, _) = rollout(wrapped, params, 20)
     # Layout: [projected obs 8, episode_start 1, previous action 3, previous reward 1, is_first 1]
-    assert obs.shape == (20, 14)
+    assert obs.shape == (75, 14)
     is_first, prev_reward, episode_start = obs[:, -1], obs[:, -2], obs[:, 8]
     assert obs0[-1] == 1 and obs0[8] == 1
-    assert list(np.flatnonzero(is_first)) == [9, 19]  # after each trial end: the next trial
-    assert list(np.flatnonzero(episode_start)) == [4, 9, 14, 19]
-    # Step 4 ended episode 0 inside the trial: the next obs still holds that step's reward.
-    np.testing.assert_allclose(prev_reward[4], reward[4])
-    assert prev_reward[9] == 0.0 and reward[9] != 0.0
-    # LogWrapper reports trial returns (sum of both episodes).
-    np.testing.assert_allclose(info["returned_episode_returns"][9], reward[:10].sum(), rtol=1e-5)
+    assert list(np.flatnonzero(is_first)) == [29, 59]  # after each trial end: the next trial
+    assert list(np.flatnonzero(episode_start)) == list(range(9, 75, 10))
+    # Step 9 ended episode 0 inside the trial: the next obs still holds that step's reward.
+    np.testing.assert_allclose(prev_reward[9], reward[9])
+    assert prev_reward[29] == 0.0 and reward[29] != 0.0
+    # LogWrapper reports trial returns (sum of the three episodes).
+    np.testing.assert_allclose(info["returned_episode_returns"][29], reward[:30].sum(), rtol=1e-5)
 
 
 def test_registry_ids_build():

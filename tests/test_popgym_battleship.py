@@ -1,28 +1,14 @@
 """Battleship vs popgym 1.0.7: bit-exact replay from copied boards, perfect game, placement law."""
 
-import functools
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 from popgym.envs import battleship as popgym_battleship
-from popgym_replay import replay, rollout_checks
+from popgym_replay import LEVELS, jax_env, make_pair, replay, rollout_checks
 
-from envs.popgym.battleship import ENV_IDS, EnvState
+from envs.popgym.battleship import EnvState
 from envs.spaces import MultiDiscrete
-
-LEVELS = ["Easy", "Medium", "Hard"]
-
-
-@functools.cache
-def jax_env(level):
-    """One env per level for the whole module, so `env.step` compiles once per level."""
-    return ENV_IDS[f"Battleship{level}"]()
-
-
-def make_pair(level):
-    return *jax_env(level), getattr(popgym_battleship, f"Battleship{level}")()
 
 
 def state_from_numpy(np_env):
@@ -37,7 +23,7 @@ def state_from_numpy(np_env):
 
 @pytest.mark.parametrize("level", LEVELS)
 def test_spaces_and_lengths_match_popgym(level):
-    env, params, np_env = make_pair(level)
+    env, params, np_env = make_pair(popgym_battleship, f"Battleship{level}")
     assert params.max_steps_in_episode == np_env.max_episode_length
     assert isinstance(env.action_space(params), MultiDiscrete)
     assert env.action_space(params).nvec.tolist() == np_env.action_space.nvec.tolist()
@@ -47,7 +33,7 @@ def test_spaces_and_lengths_match_popgym(level):
 
 @pytest.mark.parametrize("level", ["Easy", "Hard"])  # Medium differs only in static sizes
 def test_replay_matches_popgym(level):
-    env, params, np_env = make_pair(level)
+    env, params, np_env = make_pair(popgym_battleship, f"Battleship{level}")
 
     def sync(episode):
         np_obs, _ = np_env.reset(seed=100 * LEVELS.index(level) + episode)
@@ -69,7 +55,7 @@ def test_replay_matches_popgym(level):
 
 def test_perfect_game_returns_one():
     """Hitting every ship cell exactly once ends the game (terminated) with return 1."""
-    env, params, np_env = make_pair("Hard")
+    env, params, np_env = make_pair(popgym_battleship, "BattleshipHard")
     np_env.reset(seed=7)
     cells = iter(np.argwhere(np_env.board == 1))
 
@@ -82,7 +68,7 @@ def test_perfect_game_returns_one():
 
 def test_all_misses_return_below_minus_one():
     """52 misses then 12 repeated misses: -1 - 12/52, truncated at n^2 steps (popgym's minimum)."""
-    env, params, np_env = make_pair("Easy")
+    env, params, np_env = make_pair(popgym_battleship, "BattleshipEasy")
     np_env.reset(seed=3)
     empties = list(np.argwhere(np_env.board == 0))
     shots = iter(empties + [empties[0]] * (64 - len(empties)))  # then repeat a miss
@@ -98,7 +84,7 @@ def test_all_misses_return_below_minus_one():
 
 def test_ship_placement_matches_popgym_distribution():
     """Per-cell ship frequency of our sampler vs popgym's over 2000 boards (8x8)."""
-    env, params, np_env = make_pair("Easy")
+    env, params, np_env = make_pair(popgym_battleship, "BattleshipEasy")
     keys = jax.random.split(jax.random.key(0), 2000)
     _, states = jax.jit(jax.vmap(env.reset, in_axes=(0, None)))(keys, params)
     boards = np.asarray(states.board)
@@ -115,7 +101,7 @@ def test_ship_placement_matches_popgym_distribution():
 
 
 def test_rollout_jit_vmap_1024_and_returns_in_range():
-    env, params = jax_env("Easy")
+    env, params = jax_env("BattleshipEasy")
     # popgym's lowest Battleship return: 52 misses then 12 repeated misses.
     returns = rollout_checks(env, params, num_envs=1024, num_steps=65, lowest_return=-64 / 52)
     assert len(returns) >= 1024  # every env finishes its 64-step episode

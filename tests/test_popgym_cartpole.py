@@ -14,30 +14,17 @@ import pytest
 from popgym.envs import noisy_position_only_cartpole as popgym_noisy
 from popgym.envs import position_only_cartpole as popgym_position
 from popgym.envs import velocity_only_cartpole as popgym_velocity
-from popgym_replay import replay, rollout_checks
+from popgym_replay import check_lengths_and_noise, jax_env, popgym_classes, replay, rollout_checks
 
 from envs.popgym.cartpole import ENV_IDS, EnvState
 
-POPGYM_CLASSES = {
-    **{
-        f"PositionOnlyCartPole{lv}": getattr(popgym_position, f"PositionOnlyCartPole{lv}")
-        for lv in ("Easy", "Medium", "Hard")
-    },
-    **{
-        f"VelocityOnlyCartPole{lv}": getattr(popgym_velocity, f"VelocityOnlyCartPole{lv}")
-        for lv in ("Easy", "Medium", "Hard")
-    },
-    **{
-        f"NoisyPositionOnlyCartPole{lv}": getattr(popgym_noisy, f"NoisyPositionOnlyCartPole{lv}")
-        for lv in ("Easy", "Medium", "Hard")
-    },
-}
-
-
-@functools.cache
-def jax_env(env_id):
-    """One env per id for the whole module, so `env.step` compiles once per env."""
-    return ENV_IDS[env_id]()
+POPGYM_CLASSES = popgym_classes(
+    {
+        "PositionOnlyCartPole": popgym_position,
+        "VelocityOnlyCartPole": popgym_velocity,
+        "NoisyPositionOnlyCartPole": popgym_noisy,
+    }
+)
 
 
 def balancing_action(np_env):
@@ -61,13 +48,7 @@ def sync_from(np_env, env, params, seed_offset):
 
 
 def test_ids_match_popgym_lengths_noise_and_spaces():
-    assert set(ENV_IDS) == set(POPGYM_CLASSES)
-    for env_id, np_cls in POPGYM_CLASSES.items():
-        env, params = ENV_IDS[env_id]()
-        np_env = np_cls()
-        assert params.max_steps_in_episode == np_env.max_episode_length, env_id
-        sigma = np_env.noise_sigma[0] if hasattr(np_env, "noise_sigma") else 0.0
-        assert params.noise_sigma == pytest.approx(sigma), env_id
+    for env, params, np_env in check_lengths_and_noise(ENV_IDS, POPGYM_CLASSES):
         space = env.observation_space(params)
         np.testing.assert_array_equal(np.asarray(space.high), np_env.observation_space.high)
         np.testing.assert_array_equal(np.asarray(space.low), np_env.observation_space.low)

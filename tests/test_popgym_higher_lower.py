@@ -1,16 +1,10 @@
 """HigherLower vs popgym 1.0.7: exact replay from matched decks."""
 
-import jax.numpy as jnp
 import pytest
 from popgym.envs import higher_lower as popgym_higher_lower
-from popgym_oracle import replay
+from popgym_oracle import deck_state_from_numpy, replay_one_episode
 
 from envs import make
-from envs.popgym.higher_lower import EnvState
-
-
-def state_from_numpy(np_env):
-    return EnvState(deck=jnp.asarray(np_env.deck.idx, jnp.int32), time=jnp.int32(0))
 
 
 def clairvoyant_guess(np_env):
@@ -25,9 +19,12 @@ def test_replay_matches_popgym(level, num_decks):
     env, params = make(f"HigherLower{level}")
     np_env = getattr(popgym_higher_lower, f"HigherLower{level}")()
     assert env.num_decks == np_env.num_decks == num_decks
-    length = np_env.deck_size - 1
-    assert params.max_steps_in_episode == length
-    returns = replay(
-        np_env, env, params, state_from_numpy, clairvoyant_guess, num_steps=length + 20, seed=5
+    replay_one_episode(
+        np_env,
+        env,
+        params,
+        deck_state_from_numpy,
+        clairvoyant_guess,
+        length=np_env.deck_size - 1,
+        seed=5,
     )
-    assert len(returns) == 1

@@ -17,9 +17,8 @@ import types
 import jax
 import numpy as np
 import pytest
-from popgym_replay import replay, rollout_checks
+from popgym_replay import jax_env, make_pair, replay, rollout_checks
 
-from envs.popgym import labyrinth_escape, labyrinth_explore
 from envs.popgym.labyrinth import (
     FREE,
     GOAL,
@@ -82,13 +81,6 @@ def forced_maze(monkeypatch):
     monkeypatch.setattr(POPGYM_MAZE, "HuntAndKill", lambda *dims: None)
 
 
-@functools.cache
-def jax_env(module, level):
-    """One env per (family, level) for the whole module, so `env.step` compiles once."""
-    family = "LabyrinthEscape" if module is labyrinth_escape else "LabyrinthExplore"
-    return module.ENV_IDS[f"{family}{level}"]()
-
-
 def sync_from(np_env, env, params, seed):
     """Each episode: our reset with a fresh key, then popgym's reset on the same maze."""
 
@@ -145,58 +137,46 @@ def explore_action(np_env):
     return step_towards(np_env, np.argwhere(unexplored))
 
 
-def mixed(expert, np_env, p_expert):
-    return lambda rng: expert(np_env) if rng.random() < p_expert else int(rng.integers(4))
+def mixed(expert, p_expert):
+    """Policy `(np_env, rng) -> action`: `expert` with probability `p_expert`, else uniform."""
+    return lambda np_env, rng: expert(np_env) if rng.random() < p_expert else int(rng.integers(4))
 
 
-def test_escape_replay_matches_popgym():
-    env, params = jax_env(labyrinth_escape, "Hard")
-    np_env = NP_ESCAPE.LabyrinthEscapeHard()
-    episodes = replay(
+def replay_mazes(env_id, policy, *, num_steps, seed):
+    """`replay` of `env_id` against popgym on our mazes, `policy(np_env, rng)` acting."""
+    env, params, np_env = make_pair(NP_ESCAPE if "Escape" in env_id else NP_EXPLORE, env_id)
+    return replay(
         np_env,
         env,
         params,
-        sync_from(np_env, env, params, 1),
-        mixed(escape_action, np_env, 0.7),
-        num_steps=400,
-        seed=1,
+        sync_from(np_env, env, params, seed),
+        lambda rng: policy(np_env, rng),
+        num_steps=num_steps,
+        seed=seed,
     )
+
+
+def test_escape_replay_matches_popgym():
+    episodes = replay_mazes("LabyrinthEscapeHard", mixed(escape_action, 0.7), num_steps=400, seed=1)
     assert sum(terminated for _, _, terminated in episodes) >= 2
 
 
 def test_explore_replay_matches_popgym():
-    env, params = jax_env(labyrinth_explore, "Easy")
-    np_env = NP_EXPLORE.LabyrinthExploreEasy()
-    episodes = replay(
-        np_env,
-        env,
-        params,
-        sync_from(np_env, env, params, 2),
-        mixed(explore_action, np_env, 0.8),
-        num_steps=700,
-        seed=2,
+    episodes = replay_mazes(
+        "LabyrinthExploreEasy", mixed(explore_action, 0.8), num_steps=700, seed=2
     )
     assert sum(terminated for _, _, terminated in episodes) >= 2
 
 
 def test_random_walk_is_truncated_after_1023_steps():
-    env, params = jax_env(labyrinth_escape, "Hard")
-    np_env = NP_ESCAPE.LabyrinthEscapeHard()
-    episodes = replay(
-        np_env,
-        env,
-        params,
-        sync_from(np_env, env, params, 3),
-        lambda rng: int(rng.integers(4)),
-        num_steps=1023,
-        seed=3,
+    episodes = replay_mazes(
+        "LabyrinthEscapeHard", lambda np_env, rng: int(rng.integers(4)), num_steps=1023, seed=3
     )
     assert episodes == [(pytest.approx(-1023 / 1024, abs=1e-4), 1023, False)]
 
 
 def test_shortest_escape_returns_one_minus_path_cost():
-    env, params = jax_env(labyrinth_escape, "Hard")
-    np_env = NP_ESCAPE.LabyrinthEscapeHard()
+    env, params, np_env = make_pair(NP_ESCAPE, "LabyrinthEscapeHard")
     sync = sync_from(np_env, env, params, 4)
     state, _, _ = sync(0)
     grid = np.asarray(state.grid)
@@ -209,16 +189,8 @@ def test_shortest_escape_returns_one_minus_path_cost():
 
 def test_full_exploration_earns_one_minus_revisits():
     """New squares pay 1/F in total 1; each revisiting step costs 1/1024."""
-    env, params = jax_env(labyrinth_explore, "Easy")
-    np_env = NP_EXPLORE.LabyrinthExploreEasy()
-    episodes = replay(
-        np_env,
-        env,
-        params,
-        sync_from(np_env, env, params, 5),
-        lambda rng: explore_action(np_env),
-        num_steps=300,
-        seed=5,
+    episodes = replay_mazes(
+        "LabyrinthExploreEasy", lambda np_env, rng: explore_action(np_env), num_steps=300, seed=5
     )
     ret, length, terminated = episodes[0]
     free = 2 * 25 - 1  # a perfect 5x5-cell maze: 25 cells + 24 passages, START not counted
@@ -297,5 +269,5 @@ def test_entrances_on_opposite_border_sides():
 
 def test_rollout_jit_vmap_1024():
     """jit/vmap/determinism; full random episodes (1023 steps) are covered by the replays."""
-    env, params = jax_env(labyrinth_explore, "Easy")
+    env, params = jax_env("LabyrinthExploreEasy")
     rollout_checks(env, params, num_envs=1024, num_steps=4)

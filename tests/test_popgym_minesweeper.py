@@ -1,28 +1,14 @@
 """MineSweeper vs popgym 1.0.7: bit-exact replay from copied mines, perfect game, mine law."""
 
-import functools
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 from popgym.envs import minesweeper as popgym_minesweeper
-from popgym_replay import replay, rollout_checks
+from popgym_replay import LEVELS, jax_env, make_pair, replay, rollout_checks
 
-from envs.popgym.minesweeper import ENV_IDS, MINE, EnvState, count_mines_3x3
+from envs.popgym.minesweeper import MINE, EnvState, count_mines_3x3
 from envs.spaces import MultiDiscrete
-
-LEVELS = ["Easy", "Medium", "Hard"]
-
-
-@functools.cache
-def jax_env(level):
-    """One env per level for the whole module, so `env.step` compiles once per level."""
-    return ENV_IDS[f"MineSweeper{level}"]()
-
-
-def make_pair(level):
-    return *jax_env(level), getattr(popgym_minesweeper, f"MineSweeper{level}")()
 
 
 def state_from_numpy(np_env):
@@ -47,7 +33,7 @@ def sync_from(np_env, seed_offset):
 
 @pytest.mark.parametrize("level", LEVELS)
 def test_spaces_and_lengths_match_popgym(level):
-    env, params, np_env = make_pair(level)
+    env, params, np_env = make_pair(popgym_minesweeper, f"MineSweeper{level}")
     assert params.max_steps_in_episode == np_env.max_episode_length
     assert isinstance(env.action_space(params), MultiDiscrete)
     assert env.action_space(params).nvec.tolist() == np_env.action_space.nvec.tolist()
@@ -56,7 +42,7 @@ def test_spaces_and_lengths_match_popgym(level):
 
 @pytest.mark.parametrize("level", ["Easy", "Hard"])  # Medium differs only in static sizes
 def test_replay_matches_popgym(level):
-    env, params, np_env = make_pair(level)
+    env, params, np_env = make_pair(popgym_minesweeper, f"MineSweeper{level}")
 
     def choose_action(rng):
         # Mostly clicks on a hidden free cell (a good player), else anywhere: mines and repeats.
@@ -77,7 +63,7 @@ def test_replay_matches_popgym(level):
 
 def test_perfect_game_returns_one():
     """Revealing every free cell once: L steps, terminated, return exactly 1 (max)."""
-    env, params, np_env = make_pair("Hard")
+    env, params, np_env = make_pair(popgym_minesweeper, "MineSweeperHard")
     np_env.reset(seed=5)
     cells = iter(np.argwhere(np_env.hidden_grid == 0))
     episodes = replay(
@@ -88,7 +74,7 @@ def test_perfect_game_returns_one():
 
 def test_repeats_then_mine_return_minus_one():
     """One reveal, L - 2 repeated clicks, then a mine: popgym's lowest return, exactly -1."""
-    env, params, np_env = make_pair("Easy")
+    env, params, np_env = make_pair(popgym_minesweeper, "MineSweeperEasy")
     np_env.reset(seed=6)
     free, mine = np.argwhere(np_env.hidden_grid == 0)[0], np.argwhere(np_env.hidden_grid == 1)[0]
     clicks = iter([free] * 13 + [mine])
@@ -100,7 +86,7 @@ def test_repeats_then_mine_return_minus_one():
 
 def test_repeats_until_truncation():
     """L clicks that never finish the board nor hit a mine: truncated, not terminated."""
-    env, params, np_env = make_pair("Easy")
+    env, params, np_env = make_pair(popgym_minesweeper, "MineSweeperEasy")
     np_env.reset(seed=8)
     free = np.argwhere(np_env.hidden_grid == 0)[0]
     episodes = replay(
@@ -111,7 +97,7 @@ def test_repeats_until_truncation():
 
 def test_mines_uniform_and_counts_match_loop():
     """Our reset: exactly num_mines mines, uniform over cells; counts equal a plain 3x3 loop."""
-    env, params = jax_env("Hard")
+    env, params = jax_env("MineSweeperHard")
     keys = jax.random.split(jax.random.key(1), 4000)
     _, states = jax.jit(jax.vmap(env.reset, in_axes=(0, None)))(keys, params)
     mines = np.asarray(states.hidden) == MINE
@@ -126,7 +112,7 @@ def test_mines_uniform_and_counts_match_loop():
 
 
 def test_rollout_jit_vmap_1024_and_returns_in_range():
-    env, params = jax_env("Easy")
+    env, params = jax_env("MineSweeperEasy")
     returns = rollout_checks(env, params, num_envs=1024, num_steps=40)
     assert len(returns) >= 1024
     assert returns.min() < 0 < returns.max()

@@ -13,27 +13,20 @@ import numpy as np
 import pytest
 from popgym.envs import noisy_position_only_pendulum as popgym_noisy
 from popgym.envs import position_only_pendulum as popgym_position
-from popgym_replay import replay, rollout_checks
+from popgym_replay import (
+    LEVELS,
+    check_lengths_and_noise,
+    jax_env,
+    popgym_classes,
+    replay,
+    rollout_checks,
+)
 
 from envs.popgym.pendulum import ENV_IDS, EnvState
 
-LEVELS = ("Easy", "Medium", "Hard")
-POPGYM_CLASSES = {
-    **{
-        f"PositionOnlyPendulum{lv}": getattr(popgym_position, f"PositionOnlyPendulum{lv}")
-        for lv in LEVELS
-    },
-    **{
-        f"NoisyPositionOnlyPendulum{lv}": getattr(popgym_noisy, f"NoisyPositionOnlyPendulum{lv}")
-        for lv in LEVELS
-    },
-}
-
-
-@functools.cache
-def jax_env(env_id):
-    """One env per id for the whole module, so `env.step` compiles once per env."""
-    return ENV_IDS[env_id]()
+POPGYM_CLASSES = popgym_classes(
+    {"PositionOnlyPendulum": popgym_position, "NoisyPositionOnlyPendulum": popgym_noisy}
+)
 
 
 def state_from(theta, theta_dot):
@@ -55,13 +48,7 @@ def sync_from(np_env, env, params, seed_offset, initial_state=None):
 
 
 def test_ids_match_popgym_lengths_noise_and_spaces():
-    assert set(ENV_IDS) == set(POPGYM_CLASSES)
-    for env_id, np_cls in POPGYM_CLASSES.items():
-        env, params = ENV_IDS[env_id]()
-        np_env = np_cls()
-        assert params.max_steps_in_episode == np_env.max_episode_length, env_id
-        sigma = np_env.noise_sigma[0] if hasattr(np_env, "noise_sigma") else 0.0
-        assert params.noise_sigma == pytest.approx(sigma), env_id
+    for env, params, np_env in check_lengths_and_noise(ENV_IDS, POPGYM_CLASSES):
         obs_space, action_space = env.observation_space(params), env.action_space(params)
         assert (obs_space.low, obs_space.high, obs_space.shape) == (-1.0, 1.0, (2,))
         assert (action_space.low, action_space.high) == (-2.0, 2.0)

@@ -10,10 +10,11 @@ a trial, over many trials (fresh task each). Three policies are compared:
   reward, as at any episode start inside a trial);
 - `random`: actions uniform in the action space.
 
-Each trial is played once from its start: `num_trials` environments run in parallel for
-`max_trial_steps` steps (an upper bound on a trial's length) and record the return of each
-episode of their first trial (`info["episode_in_trial"]`, `["episode_in_trial_done"]`,
-`["episode_in_trial_return"]` from `TrialEnv`, passed through the agent wrappers).
+Each trial is played once from its start: `num_trials` environments run in parallel for the
+trial's step cap (`TrialParams.max_steps_in_episode`, an upper bound on its length) and record
+the return of each episode of their first trial (`info["episode_in_trial"]`,
+`["episode_in_trial_done"]`, `["episode_in_trial_return"]` from `TrialEnv`, passed through the
+agent wrappers).
 """
 
 from __future__ import annotations
@@ -25,22 +26,31 @@ import jax.numpy as jnp
 import numpy as np
 
 from agents.common.action_heads import env_action
+from agents.ppo.config import TrainPPOConfig
 from agents.ppo.network import ActorCritic
 from agents.ppo.train import RecurrentPPO
-from envs.wrappers import VecEnv
+from envs.meta.splits import SPLIT_NAMES
+from envs.wrappers import VecEnv, make_agent_env
 
 POLICIES = ("agent", "agent_episode_reset", "random")
 
 
-def max_trial_steps(env_params: Any) -> int:
-    """Upper bound on a trial's agent steps: K x the longest base episode, or the trial cap.
-
-    `env_params` are `TrialParams` whose task distribution lists the base envs' params (each
-    with `max_steps_in_episode`, counted in base-env steps, at least one per agent step).
-    """
-    base_params = env_params.task_distribution.base_params
-    longest = max(int(p.max_steps_in_episode) for p in base_params)
-    return min(int(env_params.episodes_per_trial) * longest, int(env_params.max_steps_in_episode))
+def meta_split_envs(
+    config: TrainPPOConfig, splits: tuple[str, ...] = SPLIT_NAMES
+) -> dict[str, tuple[Any, Any]]:
+    """Agent envs `{split: (env, params)}` of the task splits of a run trained on a registered
+    meta id `"<Suite>-<split>"` (e.g. `MetaGymnax-train`), wrapped as for training."""
+    prefix, sep, _ = config.env.id.rpartition("-")
+    if not sep or not prefix.startswith("Meta"):
+        raise ValueError(f"env.id={config.env.id!r} is not a meta id like 'MetaGymnax-train'")
+    return {
+        split: make_agent_env(
+            f"{prefix}-{split}",
+            previous_action=config.env.previous_action,
+            flatten_multidiscrete=config.env.flatten_multidiscrete,
+        )
+        for split in splits
+    }
 
 
 def trial_episode_returns(
@@ -59,12 +69,17 @@ def trial_episode_returns(
     env (wrappers on top of a `TrialEnv`, `LogWrapper` outermost). All policies of `POLICIES`
     play the same trials (same keys: tasks, initial states), in one compiled program.
     `deterministic` acts with the policy's mode instead of sampling. Episodes that did not
-    finish within `max_trial_steps` are NaN (cannot happen for the bound's envs).
+    finish within the trial's step cap are NaN (none for `make_meta_env`'s envs).
     """
     vec_env = VecEnv(env)
     space = env.action_space(env_params)
     episodes = int(env_params.episodes_per_trial)
-    num_steps = max_trial_steps(env_params)
+    num_steps = int(env_params.max_steps_in_episode)
+    if num_steps > 10**6:
+        raise ValueError(
+            f"the trial step cap max_steps_in_episode={num_steps} bounds the evaluation loop; "
+            "build the TrialEnv with a finite max_steps_in_trial (make_meta_env does)"
+        )
 
     def one_policy(policy: jax.Array, params: Any, env_params: Any, key: jax.Array) -> jax.Array:
         use_random = policy == POLICIES.index("random")

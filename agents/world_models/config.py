@@ -56,7 +56,7 @@ class AgentConfig:
     batch_size: int = 16
     batch_length: int = 64
     imag_batch: int = 64
-    imag_context: int = 16
+    imag_context: int = 64  # warm-up records: memory tasks need the cue inside the context
     horizon: int = 15
     gamma: float = 0.997
     lam: float = 0.95

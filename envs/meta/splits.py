@@ -23,6 +23,7 @@ from envs.meta.tasks import make_base_env, sample_task, task_distribution
 from envs.meta.trial import TrialEnv, TrialParams
 
 HELD_OUT_IDS = (2**30, 2**30 + 2**16)
+SPLIT_NAMES = ("train", "test_projections", "test_envs")
 
 
 @dataclass(frozen=True)
@@ -40,14 +41,8 @@ class Suite:
 
 
 def _suite(train: tuple[str, ...], held_out: tuple[str, ...], **widths) -> Suite:
-    return Suite(
-        splits={
-            "train": Split(train, (0, 2**30)),
-            "test_projections": Split(train, HELD_OUT_IDS),
-            "test_envs": Split(held_out, HELD_OUT_IDS),
-        },
-        **widths,
-    )
+    splits = (Split(train, (0, 2**30)), Split(train, HELD_OUT_IDS), Split(held_out, HELD_OUT_IDS))
+    return Suite(splits=dict(zip(SPLIT_NAMES, splits, strict=True)), **widths)
 
 
 SUITES: dict[str, Suite] = {
@@ -113,5 +108,12 @@ def make_meta_env(
             )
         high = low + num_projections
     distribution = task_distribution(projected, (low, high), seed=seed)
-    env = TrialEnv(projected, partial(sample_task, projected), distribution, episodes_per_trial)
+    longest = max(int(params.max_steps_in_episode) for _, _, params in catalog)
+    env = TrialEnv(
+        projected,
+        partial(sample_task, projected),
+        distribution,
+        episodes_per_trial,
+        max_steps_in_trial=episodes_per_trial * longest + 1,  # never binds before episode K
+    )
     return env, env.default_params

@@ -5,7 +5,7 @@ A trial draws a task (the inner env's params) at its start and plays `episodes_p
 task); a new task is drawn only when the trial ends. To an agent the **trial is the episode**:
 
     terminated = K-th episode just ended            (the trial's natural end: no bootstrap)
-    truncated  = time >= max_steps_in_episode       (optional step cap on the trial: bootstrap)
+    truncated  = time >= max_steps_in_episode       (step cap on the trial: bootstrap)
 
 so a trainer that resets memory on "the previous step was done" resets it only at trial
 starts. An episode ending *inside* a trial (base-env termination or time limit) is neither:
@@ -39,7 +39,7 @@ from gymnax.environments import environment, spaces
 class TrialParams(environment.EnvParams):
     task_distribution: Any = None  # what `sample_task` draws from
     episodes_per_trial: int = 3  # K >= 1
-    max_steps_in_episode: int = 2**30  # step cap on the whole trial (default: none)
+    max_steps_in_episode: int = 2**30  # step cap on the whole trial
 
 
 @struct.dataclass
@@ -59,6 +59,10 @@ class TrialEnv(environment.Environment):
       sample_task: `(key, task_distribution) -> inner params`, jittable.
       default_task_distribution: `TrialParams.task_distribution` of `default_params`.
       episodes_per_trial: `K` of `default_params`.
+      max_steps_in_trial: the step cap of `default_params` (`max_steps_in_episode`); pass a
+        bound a K-episode trial never reaches (`make_meta_env` uses K x the longest base
+        episode + 1) so that trials end by their K-th episode and evaluation loops know how
+        long a trial can last; smaller values make fixed-step trials.
     """
 
     def __init__(
@@ -67,6 +71,7 @@ class TrialEnv(environment.Environment):
         sample_task: Callable[[jax.Array, Any], Any],
         default_task_distribution: Any,
         episodes_per_trial: int = 3,
+        max_steps_in_trial: int = 2**30,
     ):
         super().__init__()
         if not isinstance(episodes_per_trial, int) or episodes_per_trial < 1:
@@ -80,6 +85,7 @@ class TrialEnv(environment.Environment):
         self._sample_task = sample_task
         self._default_distribution = default_task_distribution
         self._episodes_per_trial = episodes_per_trial
+        self._max_steps_in_trial = max_steps_in_trial
         self.obs_size = obs_space.shape[0] + 1
 
     @property
@@ -96,6 +102,7 @@ class TrialEnv(environment.Environment):
         return TrialParams(
             task_distribution=self._default_distribution,
             episodes_per_trial=self._episodes_per_trial,
+            max_steps_in_episode=self._max_steps_in_trial,
         )
 
     @staticmethod

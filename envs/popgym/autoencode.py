@@ -13,46 +13,23 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from flax import struct
 from gymnax.environments import spaces
 
-from envs.popgym.cards import (
-    NUM_SUITS,
-    TerminatingEnvironment,
-    dealt_card,
-    num_cards,
-    shuffled_deck,
-    suit,
-)
+from envs.popgym.cards import NUM_SUITS, CardParams, DeckState, OneDeckGame, dealt_card, suit
 from envs.popgym.factory import env_factory
 from envs.spaces import MultiDiscrete
 
 WATCH, PLAY = 1, 0  # popgym's Mode values as they appear in the observation
 
 
-@struct.dataclass
-class EnvState:
-    deck: jax.Array  # int32[N] shuffled card ids, dealt from the end
-    time: jax.Array  # int32 steps taken: cards 0..min(time, N-1) have been shown
-
-
-@struct.dataclass
-class EnvParams:
-    max_steps_in_episode: int  # = 2N - 1, the episode length (ends by termination)
-
-
-class Autoencode(TerminatingEnvironment):
+class Autoencode(OneDeckGame):
     """Autoencode with `num_decks` decks (static)."""
 
-    def __init__(self, num_decks: int = 1):
-        self.num_decks = num_decks
-        self.n = num_cards(num_decks)
-
     @property
-    def default_params(self) -> EnvParams:
-        return EnvParams(max_steps_in_episode=2 * self.n - 1)
+    def episode_length(self) -> int:
+        return 2 * self.n - 1  # N - 1 watch steps, then N play steps
 
-    def get_obs(self, state: EnvState, params: EnvParams | None = None, key=None) -> jax.Array:
+    def get_obs(self, state: DeckState, params: CardParams | None = None, key=None) -> jax.Array:
         """`int32[2] = [mode, suit]`: card `time` is on show while `time <= N - 1`."""
         last_watch = self.n - 1
         mode = jnp.where(state.time < last_watch, WATCH, PLAY)
@@ -60,13 +37,9 @@ class Autoencode(TerminatingEnvironment):
         card_suit = jnp.where(state.time <= last_watch, shown, 0)
         return jnp.stack([mode, card_suit]).astype(jnp.int32)
 
-    def reset_env(self, key: jax.Array, params: EnvParams) -> tuple[jax.Array, EnvState]:
-        state = EnvState(deck=shuffled_deck(key, self.n), time=jnp.zeros((), jnp.int32))
-        return self.get_obs(state), state
-
     def step_env(
-        self, key: jax.Array, state: EnvState, action: jax.Array, params: EnvParams
-    ) -> tuple[jax.Array, EnvState, jax.Array, jax.Array, dict]:
+        self, key: jax.Array, state: DeckState, action: jax.Array, params: CardParams
+    ) -> tuple[jax.Array, DeckState, jax.Array, jax.Array, dict]:
         # Play step j = time - (N - 1) pops card N-1-j off the dealt pile.
         play_step = state.time - (self.n - 1)
         playing = play_step >= 0
@@ -78,10 +51,10 @@ class Autoencode(TerminatingEnvironment):
         state = state.replace(time=state.time + 1)
         return self.get_obs(state), state, reward, terminated, {}
 
-    def action_space(self, params: EnvParams | None = None) -> spaces.Discrete:
+    def action_space(self, params: CardParams | None = None) -> spaces.Discrete:
         return spaces.Discrete(NUM_SUITS)
 
-    def observation_space(self, params: EnvParams | None = None) -> MultiDiscrete:
+    def observation_space(self, params: CardParams | None = None) -> MultiDiscrete:
         return MultiDiscrete([2, NUM_SUITS])
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+from flax import struct
 from gymnax.environments.environment import Environment
 
 CARDS_PER_DECK = 52
@@ -73,8 +74,47 @@ class TerminatingEnvironment(Environment):
     """Base for families whose episodes end only by termination (the deck runs out).
 
     popgym reports `truncated=False` on every step of these games, so `is_truncated` is always
-    False; `EnvParams.max_steps_in_episode` records the (fixed) episode length for reference.
+    False; `CardParams.max_steps_in_episode` records the (fixed) episode length for reference.
     """
 
     def is_truncated(self, state: Any, params: Any) -> jax.Array:
         return jnp.zeros((), dtype=bool)
+
+
+@struct.dataclass
+class CardParams:
+    """Params of the card games: only the (fixed) episode length, in steps."""
+
+    max_steps_in_episode: int
+
+
+@struct.dataclass
+class DeckState:
+    """State of the one-deck games (RepeatFirst, RepeatPrevious, HigherLower, Autoencode)."""
+
+    deck: jax.Array  # int32[N] shuffled card ids, dealt from the end
+    time: jax.Array  # int32, steps taken; card `time` (0-based) is the one on show
+
+
+class OneDeckGame(TerminatingEnvironment):
+    """Base for the games that shuffle `num_decks` decks into one `DeckState.deck` at reset.
+
+    Subclasses define `get_obs(state)`, `step_env` and the spaces; `episode_length` is `N - 1`
+    (one card dealt per step until the deck is empty) unless a subclass overrides it.
+    """
+
+    def __init__(self, num_decks: int = 1):
+        self.num_decks = num_decks
+        self.n = num_cards(num_decks)
+
+    @property
+    def episode_length(self) -> int:
+        return self.n - 1
+
+    @property
+    def default_params(self) -> CardParams:
+        return CardParams(max_steps_in_episode=self.episode_length)
+
+    def reset_env(self, key: jax.Array, params: CardParams) -> tuple[jax.Array, DeckState]:
+        state = DeckState(deck=shuffled_deck(key, self.n), time=jnp.zeros((), jnp.int32))
+        return self.get_obs(state), state

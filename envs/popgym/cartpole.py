@@ -34,6 +34,7 @@ import jax.numpy as jnp
 from flax import struct
 from gymnax.environments import environment, spaces
 
+from envs.popgym.control import ControlEnvironment
 from envs.popgym.factory import env_factory
 
 THETA_THRESHOLD = 12 * 2 * math.pi / 360  # rad, gymnasium's failure angle
@@ -94,19 +95,10 @@ def cartpole_failed(state: EnvState, params: EnvParams) -> jax.Array:
     return (jnp.abs(state.x) > params.x_threshold) | (jnp.abs(state.theta) > params.theta_threshold)
 
 
-class PositionOnlyCartPole(environment.Environment[EnvState, EnvParams]):
+class PositionOnlyCartPole(ControlEnvironment[EnvState, EnvParams]):
     """CartPole observing `[x, theta]` (float32 `[2]`); Discrete(2) action (0 left, 1 right)."""
 
-    def __init__(self, max_steps_in_episode: int = 200):
-        super().__init__()
-        if max_steps_in_episode < 1:
-            raise ValueError(f"max_steps_in_episode must be >= 1, got {max_steps_in_episode}")
-        self._max_steps = max_steps_in_episode
-        self._noise_sigma = 0.0
-
-    @property
-    def default_params(self) -> EnvParams:
-        return EnvParams(max_steps_in_episode=self._max_steps, noise_sigma=self._noise_sigma)
+    params_type = EnvParams
 
     def observe_reset(self, key: jax.Array, state: EnvState, params: EnvParams) -> jax.Array:
         """Observation returned by `reset`: `[2]` float32."""
@@ -162,9 +154,7 @@ class NoisyPositionOnlyCartPole(PositionOnlyCartPole):
 
     def __init__(self, max_steps_in_episode: int = 200, noise_sigma: float = 0.1):
         super().__init__(max_steps_in_episode)
-        if noise_sigma < 0:
-            raise ValueError(f"noise_sigma must be >= 0, got {noise_sigma}")
-        self._noise_sigma = noise_sigma
+        self._set_noise_sigma(noise_sigma)
 
     def observe_step(self, key: jax.Array, state: EnvState, params: EnvParams) -> jax.Array:
         clean = super().observe_step(key, state, params)

@@ -20,7 +20,7 @@ from flax import struct
 from gymnax.environments import spaces
 from gymnax.environments.environment import Environment
 
-from envs.popgym.cards import card_attribute, num_cards, shuffled_deck
+from envs.popgym.cards import CardParams, card_attribute, num_cards, shuffled_deck
 from envs.popgym.factory import env_factory
 from envs.spaces import MultiDiscrete
 
@@ -34,11 +34,6 @@ class EnvState:
     pending: jax.Array  # int32 position of this turn's first flip, NONE between turns
     revealed: jax.Array  # int32[2] positions flipped in the last step's turn (NONE-padded)
     time: jax.Array  # int32 steps taken
-
-
-@struct.dataclass
-class EnvParams:
-    max_steps_in_episode: int  # L; the episode is truncated after L steps
 
 
 class Concentration(Environment):
@@ -56,16 +51,16 @@ class Concentration(Environment):
         self.failure_reward = -1.0 / self.episode_length
 
     @property
-    def default_params(self) -> EnvParams:
-        return EnvParams(max_steps_in_episode=self.episode_length)
+    def default_params(self) -> CardParams:
+        return CardParams(max_steps_in_episode=self.episode_length)
 
-    def get_obs(self, state: EnvState, params: EnvParams | None = None, key=None) -> jax.Array:
+    def get_obs(self, state: EnvState, params: CardParams | None = None, key=None) -> jax.Array:
         """`int32[N]`: card kind where face up or flipped in the last step, else `D`."""
         position = jnp.arange(self.n)
         visible = state.face_up | jnp.any(position[:, None] == state.revealed[None, :], axis=1)
         return jnp.where(visible, self.kind(state.deck), self.face_down).astype(jnp.int32)
 
-    def reset_env(self, key: jax.Array, params: EnvParams) -> tuple[jax.Array, EnvState]:
+    def reset_env(self, key: jax.Array, params: CardParams) -> tuple[jax.Array, EnvState]:
         state = EnvState(
             deck=shuffled_deck(key, self.n),
             face_up=jnp.zeros((self.n,), bool),
@@ -76,7 +71,7 @@ class Concentration(Environment):
         return self.get_obs(state), state
 
     def step_env(
-        self, key: jax.Array, state: EnvState, action: jax.Array, params: EnvParams
+        self, key: jax.Array, state: EnvState, action: jax.Array, params: CardParams
     ) -> tuple[jax.Array, EnvState, jax.Array, jax.Array, dict]:
         flip = jnp.asarray(action, jnp.int32)
         first = state.pending
@@ -104,10 +99,10 @@ class Concentration(Environment):
         terminated = pair_found & jnp.all(face_up)
         return self.get_obs(state), state, reward, terminated, {}
 
-    def action_space(self, params: EnvParams | None = None) -> spaces.Discrete:
+    def action_space(self, params: CardParams | None = None) -> spaces.Discrete:
         return spaces.Discrete(self.n)
 
-    def observation_space(self, params: EnvParams | None = None) -> MultiDiscrete:
+    def observation_space(self, params: CardParams | None = None) -> MultiDiscrete:
         return MultiDiscrete([self.face_down + 1] * self.n)
 
 

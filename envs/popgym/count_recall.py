@@ -17,6 +17,7 @@ from flax import struct
 from gymnax.environments import spaces
 
 from envs.popgym.cards import (
+    CardParams,
     TerminatingEnvironment,
     card_attribute,
     dealt_card,
@@ -35,11 +36,6 @@ class EnvState:
     time: jax.Array  # int32 steps taken; cards `time` of both decks are on show
 
 
-@struct.dataclass
-class EnvParams:
-    max_steps_in_episode: int  # = N - 1, the episode length (ends by termination)
-
-
 class CountRecall(TerminatingEnvironment):
     """CountRecall with `num_decks` decks counting `deck_type` kinds (both static)."""
 
@@ -51,8 +47,8 @@ class CountRecall(TerminatingEnvironment):
         self.max_card_count = self.n // self.num_kinds
 
     @property
-    def default_params(self) -> EnvParams:
-        return EnvParams(max_steps_in_episode=self.n - 1)
+    def default_params(self) -> CardParams:
+        return CardParams(max_steps_in_episode=self.n - 1)
 
     def _dealt(self, state: EnvState) -> tuple[jax.Array, jax.Array]:
         """Kinds of the value and query cards on show."""
@@ -60,11 +56,11 @@ class CountRecall(TerminatingEnvironment):
         query = self.kind(dealt_card(state.query_deck, state.time))
         return value, query
 
-    def get_obs(self, state: EnvState, params: EnvParams | None = None, key=None) -> jax.Array:
+    def get_obs(self, state: EnvState, params: CardParams | None = None, key=None) -> jax.Array:
         """`int32[2] = [value kind, query kind]` of the cards on show."""
         return jnp.stack(self._dealt(state)).astype(jnp.int32)
 
-    def reset_env(self, key: jax.Array, params: EnvParams) -> tuple[jax.Array, EnvState]:
+    def reset_env(self, key: jax.Array, params: CardParams) -> tuple[jax.Array, EnvState]:
         key_value, key_query = jax.random.split(key)
         state = EnvState(
             value_deck=shuffled_deck(key_value, self.n),
@@ -77,7 +73,7 @@ class CountRecall(TerminatingEnvironment):
         return self.get_obs(state), state
 
     def step_env(
-        self, key: jax.Array, state: EnvState, action: jax.Array, params: EnvParams
+        self, key: jax.Array, state: EnvState, action: jax.Array, params: CardParams
     ) -> tuple[jax.Array, EnvState, jax.Array, jax.Array, dict]:
         _, query = self._dealt(state)
         answer = state.counts[query]
@@ -89,10 +85,10 @@ class CountRecall(TerminatingEnvironment):
         terminated = state.time >= self.n - 1  # popgym: the value deck is empty
         return self.get_obs(state), state, reward, terminated, {}
 
-    def action_space(self, params: EnvParams | None = None) -> spaces.Discrete:
+    def action_space(self, params: CardParams | None = None) -> spaces.Discrete:
         return spaces.Discrete(self.max_card_count + 1)
 
-    def observation_space(self, params: EnvParams | None = None) -> MultiDiscrete:
+    def observation_space(self, params: CardParams | None = None) -> MultiDiscrete:
         return MultiDiscrete([self.num_kinds, self.num_kinds])
 
 

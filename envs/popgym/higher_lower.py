@@ -11,55 +11,24 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from flax import struct
 from gymnax.environments import spaces
 
-from envs.popgym.cards import (
-    NUM_RANKS,
-    TerminatingEnvironment,
-    dealt_card,
-    num_cards,
-    rank,
-    shuffled_deck,
-)
+from envs.popgym.cards import NUM_RANKS, CardParams, DeckState, OneDeckGame, dealt_card, rank
 from envs.popgym.factory import env_factory
 
 GUESS_HIGHER = 0
 
 
-@struct.dataclass
-class EnvState:
-    deck: jax.Array  # int32[N] shuffled card ids, dealt from the end
-    time: jax.Array  # int32, steps taken; card `time` (0-based) is the one on show
-
-
-@struct.dataclass
-class EnvParams:
-    max_steps_in_episode: int  # = N - 1, the episode length (ends by termination)
-
-
-class HigherLower(TerminatingEnvironment):
+class HigherLower(OneDeckGame):
     """HigherLower with `num_decks` decks (static)."""
 
-    def __init__(self, num_decks: int = 1):
-        self.num_decks = num_decks
-        self.n = num_cards(num_decks)
-
-    @property
-    def default_params(self) -> EnvParams:
-        return EnvParams(max_steps_in_episode=self.n - 1)
-
-    def get_obs(self, state: EnvState, params: EnvParams | None = None, key=None) -> jax.Array:
+    def get_obs(self, state: DeckState, params: CardParams | None = None, key=None) -> jax.Array:
         """Rank (int32 scalar) of the card on show."""
         return rank(dealt_card(state.deck, state.time))
 
-    def reset_env(self, key: jax.Array, params: EnvParams) -> tuple[jax.Array, EnvState]:
-        state = EnvState(deck=shuffled_deck(key, self.n), time=jnp.zeros((), jnp.int32))
-        return self.get_obs(state), state
-
     def step_env(
-        self, key: jax.Array, state: EnvState, action: jax.Array, params: EnvParams
-    ) -> tuple[jax.Array, EnvState, jax.Array, jax.Array, dict]:
+        self, key: jax.Array, state: DeckState, action: jax.Array, params: CardParams
+    ) -> tuple[jax.Array, DeckState, jax.Array, jax.Array, dict]:
         current = self.get_obs(state)
         state = state.replace(time=state.time + 1)
         upcoming = self.get_obs(state)
@@ -69,10 +38,10 @@ class HigherLower(TerminatingEnvironment):
         terminated = state.time >= self.n - 1  # popgym: deck had <= 1 card before dealing
         return upcoming, state, reward.astype(jnp.float32), terminated, {}
 
-    def action_space(self, params: EnvParams | None = None) -> spaces.Discrete:
+    def action_space(self, params: CardParams | None = None) -> spaces.Discrete:
         return spaces.Discrete(2)
 
-    def observation_space(self, params: EnvParams | None = None) -> spaces.Discrete:
+    def observation_space(self, params: CardParams | None = None) -> spaces.Discrete:
         return spaces.Discrete(NUM_RANKS)
 
 

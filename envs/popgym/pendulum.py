@@ -31,6 +31,7 @@ import jax.numpy as jnp
 from flax import struct
 from gymnax.environments import environment, spaces
 
+from envs.popgym.control import ControlEnvironment
 from envs.popgym.factory import env_factory
 
 REWARD_LOW = -16.2736044  # popgym's bound on gymnasium's reward: -(pi^2 + 0.1 * 8^2 + 0.001 * 2^2)
@@ -86,19 +87,10 @@ def popgym_pendulum_reward(reward: jax.Array, max_steps_in_episode: int) -> jax.
     return (reward + half_range) / half_range / max_steps_in_episode
 
 
-class PositionOnlyPendulum(environment.Environment[EnvState, EnvParams]):
+class PositionOnlyPendulum(ControlEnvironment[EnvState, EnvParams]):
     """Pendulum observing `[cos(theta), sin(theta)]` (float32 `[2]`); torque action `[1]`."""
 
-    def __init__(self, max_steps_in_episode: int = 200):
-        super().__init__()
-        if max_steps_in_episode < 1:
-            raise ValueError(f"max_steps_in_episode must be >= 1, got {max_steps_in_episode}")
-        self._max_steps = max_steps_in_episode
-        self._noise_sigma = 0.0
-
-    @property
-    def default_params(self) -> EnvParams:
-        return EnvParams(max_steps_in_episode=self._max_steps, noise_sigma=self._noise_sigma)
+    params_type = EnvParams
 
     def observation(self, key: jax.Array, state: EnvState, params: EnvParams) -> jax.Array:
         """`[cos(theta), sin(theta)]` float32 `[2]`."""
@@ -133,9 +125,7 @@ class NoisyPositionOnlyPendulum(PositionOnlyPendulum):
 
     def __init__(self, max_steps_in_episode: int = 200, noise_sigma: float = 0.1):
         super().__init__(max_steps_in_episode)
-        if noise_sigma < 0:
-            raise ValueError(f"noise_sigma must be >= 0, got {noise_sigma}")
-        self._noise_sigma = noise_sigma
+        self._set_noise_sigma(noise_sigma)
 
     def observation(self, key: jax.Array, state: EnvState, params: EnvParams) -> jax.Array:
         clean = super().observation(key, state, params)

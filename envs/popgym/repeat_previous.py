@@ -12,56 +12,28 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from flax import struct
 from gymnax.environments import spaces
 
-from envs.popgym.cards import (
-    NUM_SUITS,
-    TerminatingEnvironment,
-    dealt_card,
-    num_cards,
-    shuffled_deck,
-    suit,
-)
+from envs.popgym.cards import NUM_SUITS, CardParams, DeckState, OneDeckGame, dealt_card, suit
 from envs.popgym.factory import env_factory
 
 
-@struct.dataclass
-class EnvState:
-    deck: jax.Array  # int32[N] shuffled card ids, dealt from the end
-    time: jax.Array  # int32, steps taken; card `time` (0-based) is the one on show
-
-
-@struct.dataclass
-class EnvParams:
-    max_steps_in_episode: int  # = N - 1, the episode length (ends by termination)
-
-
-class RepeatPrevious(TerminatingEnvironment):
+class RepeatPrevious(OneDeckGame):
     """RepeatPrevious with `num_decks` decks and lag `k` (both static)."""
 
     def __init__(self, num_decks: int = 1, k: int = 4):
-        self.num_decks = num_decks
-        self.n = num_cards(num_decks)
+        super().__init__(num_decks)
         if not isinstance(k, int) or not 1 <= k < self.n:
             raise ValueError(f"k must be an int in [1, {self.n}) for {num_decks} decks, got {k!r}")
         self.k = k
 
-    @property
-    def default_params(self) -> EnvParams:
-        return EnvParams(max_steps_in_episode=self.n - 1)
-
-    def get_obs(self, state: EnvState, params: EnvParams | None = None, key=None) -> jax.Array:
+    def get_obs(self, state: DeckState, params: CardParams | None = None, key=None) -> jax.Array:
         """Suit (int32 scalar) of the card on show."""
         return suit(dealt_card(state.deck, state.time))
 
-    def reset_env(self, key: jax.Array, params: EnvParams) -> tuple[jax.Array, EnvState]:
-        state = EnvState(deck=shuffled_deck(key, self.n), time=jnp.zeros((), jnp.int32))
-        return self.get_obs(state), state
-
     def step_env(
-        self, key: jax.Array, state: EnvState, action: jax.Array, params: EnvParams
-    ) -> tuple[jax.Array, EnvState, jax.Array, jax.Array, dict]:
+        self, key: jax.Array, state: DeckState, action: jax.Array, params: CardParams
+    ) -> tuple[jax.Array, DeckState, jax.Array, jax.Array, dict]:
         # Hand = cards 0..t (t = state.time); popgym's target hand[-k] is card t + 1 - k.
         scale = 1.0 / (self.n - self.k)
         hand_size = state.time + 1
@@ -72,10 +44,10 @@ class RepeatPrevious(TerminatingEnvironment):
         terminated = state.time >= self.n - 1  # popgym: deck had one card left before dealing
         return self.get_obs(state), state, reward, terminated, {}
 
-    def action_space(self, params: EnvParams | None = None) -> spaces.Discrete:
+    def action_space(self, params: CardParams | None = None) -> spaces.Discrete:
         return spaces.Discrete(NUM_SUITS)
 
-    def observation_space(self, params: EnvParams | None = None) -> spaces.Discrete:
+    def observation_space(self, params: CardParams | None = None) -> spaces.Discrete:
         return spaces.Discrete(NUM_SUITS)
 
 

@@ -1,0 +1,125 @@
+"""Learning curves from run directories: mean and spread over seeds, grouped by config keys.
+
+Every seed of every run directory (seeds trained together share a directory; repeated runs
+add more) contributes one curve `metric` vs `x_key` from metrics.jsonl. Runs whose configs
+agree on `label_keys` (dotted paths into config.yaml, e.g. "model.name") form one group,
+drawn as the mean over its seeds with a band of +-1 standard deviation (min-max with
+`band="range"`), on a common grid (linear interpolation inside each curve's own x range).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agents.common.run_dir import RunDir
+
+
+@dataclass
+class CurveGroup:
+    label: str
+    x: np.ndarray  # [n] common grid
+    y: np.ndarray  # [num_seeds, n], NaN outside a seed's x range
+
+
+def config_value(config: dict[str, Any], dotted: str) -> Any:
+    """`config["a"]["b"]` for "a.b"; KeyError naming the path if absent."""
+    node: Any = config
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise KeyError(f"config has no key {dotted!r}")
+        node = node[part]
+    return node
+
+
+def seed_curves(run: RunDir, metric: str, x_key: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """One `(x[n], y[n])` per seed of a run; rows where the metric is missing are skipped."""
+    rows = run.read_metrics()
+    rows = [r for r in rows if metric in r["metrics"]]
+    if not rows:
+        return []
+    num_seeds = len(rows[0]["metrics"][metric])
+    curves = []
+    for seed in range(num_seeds):
+        points = [(r[x_key], r["metrics"][metric][seed]) for r in rows]
+        points = [(x, y) for x, y in points if y is not None]
+        if points:
+            x, y = map(np.asarray, zip(*points, strict=True))
+            curves.append((x.astype(np.float64), y.astype(np.float64)))
+    return curves
+
+
+def group_curves(
+    run_dirs: Sequence[str | Path],
+    metric: str = "episode/return",
+    x_key: str = "env_steps",
+    label_keys: Sequence[str] = ("model.name", "env.id"),
+    num_points: int = 200,
+) -> list[CurveGroup]:
+    """Curves of `run_dirs` grouped by the values of `label_keys` in their configs."""
+    by_label: dict[str, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
+    for path in run_dirs:
+        run = RunDir(path)
+        config = run.read_config()
+        label = " ".join(str(config_value(config, k)) for k in label_keys) or str(path)
+        by_label[label].extend(seed_curves(run, metric, x_key))
+    groups = []
+    for label, curves in by_label.items():
+        if not curves:
+            continue
+        lo = min(x.min() for x, _ in curves)
+        hi = max(x.max() for x, _ in curves)
+        grid = np.linspace(lo, hi, num_points)
+        y = np.stack([np.interp(grid, x, v, left=np.nan, right=np.nan) for x, v in curves])
+        groups.append(CurveGroup(label, grid, y))
+    return groups
+
+
+def plot_groups(
+    groups: Sequence[CurveGroup],
+    out_path: str | Path,
+    *,
+    metric: str = "episode/return",
+    x_label: str = "env steps",
+    band: str = "std",
+    title: str | None = None,
+) -> Path:
+    """Mean +- band per group into a PNG at `out_path`."""
+    if band not in ("std", "range"):
+        raise ValueError(f"band must be 'std' or 'range', got {band!r}")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for group in groups:
+        with warnings.catch_warnings():  # all-NaN grid points (no seed there) stay NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.nanmean(group.y, axis=0)
+            if band == "std":
+                spread = np.nanstd(group.y, axis=0)
+                lower, upper = mean - spread, mean + spread
+            else:
+                lower, upper = np.nanmin(group.y, axis=0), np.nanmax(group.y, axis=0)
+        seeds = group.y.shape[0]
+        (line,) = ax.plot(group.x, mean, label=f"{group.label} ({seeds} seed{'s' * (seeds > 1)})")
+        ax.fill_between(group.x, lower, upper, color=line.get_color(), alpha=0.2, linewidth=0)
+    ax.set_xlabel(x_label)
+    ax.set_ylabel(metric)
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_path, dpi=120)
+    plt.close(fig)
+    return out_path

@@ -1,0 +1,56 @@
+"""Returns of a trained policy over whole episodes, greedy (mode) or sampled."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from agents.common.action_heads import env_action
+from agents.ppo.network import ActorCritic
+from agents.ppo.train import RecurrentPPO
+
+
+def evaluate_policy(
+    ppo: RecurrentPPO,
+    params: Any,
+    rng: jax.Array,
+    num_episodes: int,
+    *,
+    greedy: bool,
+    max_steps: int | None = None,
+) -> tuple[jax.Array, jax.Array]:
+    """Run `num_episodes` envs side by side until each finishes its first episode.
+
+    Returns `(returns[num_episodes], finished[num_episodes] bool)`; `max_steps` bounds the
+    episode length (default: the env's `max_steps_in_episode`). Jittable with `greedy` and
+    the sizes static.
+    """
+    if max_steps is None:
+        max_steps = int(ppo.env_params.max_steps_in_episode)
+    network = ppo.network
+    rng, k_reset = jax.random.split(rng)
+    obs, env_state = ppo.env.reset(jax.random.split(k_reset, num_episodes), ppo.env_params)
+    carry = network.initialize_carry((num_episodes,))
+    is_first = jnp.ones((num_episodes,), bool)
+    zeros = jnp.zeros((num_episodes,), jnp.float32)
+
+    def step(c, key):
+        env_state, obs, is_first, carry, finished, returns = c
+        k_act, k_env = jax.random.split(key)
+        carry, (policy, _) = network.apply(params, carry, obs, is_first, method=ActorCritic.step)
+        action = policy.mode() if greedy else policy.sample(k_act)
+        obs, env_state, reward, terminated, truncated, _ = ppo.env.step(
+            jax.random.split(k_env, num_episodes),
+            env_state,
+            env_action(ppo.action_space, action),
+            ppo.env_params,
+        )
+        done = terminated | truncated
+        returns = jnp.where(finished, returns, returns + reward)
+        return (env_state, obs, done, carry, finished | done, returns), None
+
+    init = (env_state, obs, is_first, carry, zeros.astype(bool), zeros)
+    final, _ = jax.lax.scan(step, init, jax.random.split(rng, max_steps))
+    return final[5], final[4]

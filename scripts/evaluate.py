@@ -1,0 +1,64 @@
+#!/usr/bin/env python
+"""Greedy and sampled returns of the policy saved in a PPO run directory.
+
+    python scripts/evaluate.py outputs/2025-01-01/12-00-00 --episodes 100
+
+Prints mean +- std of the episode return per seed for the greedy (mode) and the sampled policy
+and writes them to <run dir>/eval.json.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a source checkout
+
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+
+from agents.common.run_dir import RunDir  # noqa: E402
+from agents.ppo.evaluate import evaluate_policy  # noqa: E402
+from agents.ppo.run import load_run_config, restore_state  # noqa: E402
+from agents.ppo.train import make_train  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("--episodes", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=0, help="evaluation PRNG seed")
+    parser.add_argument("--max-steps", type=int, default=None,
+                        help="episode length bound (default: the env's max_steps_in_episode)")
+    args = parser.parse_args(argv)
+    if args.episodes < 1:
+        parser.error(f"--episodes must be positive, got {args.episodes}")
+
+    run = RunDir(args.run_dir)
+    config = load_run_config(run.path)
+    ppo = make_train(config)
+    state, updates = restore_state(ppo, run)
+    results: dict = {"run_dir": str(run.path), "update": updates, "episodes": args.episodes,
+                     "seeds": []}
+    for seed_index in range(config.num_seeds):
+        params = jax.tree.map(lambda x, i=seed_index: x[i], state.params)
+        entry = {"seed_index": seed_index}
+        for mode in ("greedy", "sampled"):
+            fn = jax.jit(lambda p, k, g=(mode == "greedy"): evaluate_policy(
+                ppo, p, k, args.episodes, greedy=g, max_steps=args.max_steps))
+            returns, finished = jax.device_get(fn(params, jax.random.PRNGKey(args.seed)))
+            if not finished.all():
+                raise RuntimeError(
+                    f"{int((~finished).sum())} of {args.episodes} episodes did not end within "
+                    "the step bound; pass a larger --max-steps"
+                )
+            entry[mode] = {"mean": float(np.mean(returns)), "std": float(np.std(returns))}
+            print(f"seed {seed_index} {mode:8s} return {entry[mode]['mean']:+.4f} "
+                  f"+- {entry[mode]['std']:.4f} over {args.episodes} episodes")
+        results["seeds"].append(entry)
+    (run.path / "eval.json").write_text(json.dumps(results, indent=2))
+    return results
+
+
+if __name__ == "__main__":
+    main()
