@@ -48,10 +48,10 @@ def bench_one(overrides: list[str], updates: int) -> dict:
     state = ppo.init_seeds(seed_keys(config))
     chunk = jax.vmap(lambda s, n: ppo.run(s, n, max_updates=updates), in_axes=(0, None))
     compiled, compile_seconds = compile_chunk(chunk, state)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     state, metrics = compiled(state, jnp.int32(updates))
     jax.block_until_ready(metrics)
-    seconds = time.perf_counter() - start
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     steps = updates * config.algo.steps_per_update * config.num_seeds
     return {
         "memory": config.memory_name,
@@ -66,6 +66,10 @@ def bench_one(overrides: list[str], updates: int) -> dict:
         "compile_s": round(compile_seconds, 2),
         "run_s": round(seconds, 3),
         "steps_per_s": round(steps / seconds, 1),
+        # CPU time of all threads: on a shared machine, steps per CPU-second x cores bounds
+        # what a quiet machine would give.
+        "cpu_s": round(cpu_seconds, 3),
+        "steps_per_cpu_s": round(steps / cpu_seconds, 1),
     }
 
 
@@ -86,7 +90,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     lengths = [16] if args.quick else args.lengths
     results = []
     header = (f"{'preset':6s} {'memory':8s} {'T':>5s} {'params':>9s} {'compile s':>9s} "
-              f"{'steps/s':>9s}")
+              f"{'steps/s':>9s} {'steps/cpu-s':>11s}")
     print(header)
     for preset in args.presets:
         for memory in memories:
@@ -101,7 +105,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
                 row = {"preset": preset, **bench_one(overrides, args.updates)}
                 results.append(row)
                 print(f"{preset:6s} {memory:8s} {length:5d} {row['parameters']:9d} "
-                      f"{row['compile_s']:9.1f} {row['steps_per_s']:9.0f}", flush=True)
+                      f"{row['compile_s']:9.1f} {row['steps_per_s']:9.0f} "
+                      f"{row['steps_per_cpu_s']:11.0f}", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     meta = {"jax": jax.__version__, "backend": jax.default_backend(),
             "cpu_count": os.cpu_count(), "machine": platform.machine(),

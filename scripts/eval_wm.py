@@ -19,6 +19,7 @@ RepeatFirst (reward depends on the first card; long context, --horizons).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from pathlib import Path
@@ -44,6 +45,7 @@ from ssm_rl.memory import available_memories, make_memory  # noqa: E402
 BACKBONE_OPTIONS = {"s5": {"num_layers": 2}, "mamba": {"num_layers": 2}, "gru": {}}
 
 
+@functools.cache
 def memory_params(name: str, d_model: int, input_size: int) -> int:
     memory = make_memory(name, d_model=d_model, **BACKBONE_OPTIONS[name])
     carry = memory.initialize_carry((1,))
@@ -190,7 +192,10 @@ def plot(results: dict, out: Path) -> None:
         fig, ax = plt.subplots(figsize=(5, 3.5))
         for agent_name in ("world_model_agent", "ppo"):
             curve = res[agent_name]
-            mean = np.nanmean(np.asarray(curve["return_per_seed"], float), axis=0)
+            per_seed = np.asarray(curve["return_per_seed"], float)
+            seen = np.isfinite(per_seed).any(axis=0)
+            mean = np.full(per_seed.shape[1], np.nan)
+            mean[seen] = np.nanmean(per_seed[:, seen], axis=0)
             ax.plot(curve["env_steps"], mean, label=agent_name)
         ax.set(xlabel="env steps", ylabel="episode return", title=env_name)
         ax.legend(fontsize=7)

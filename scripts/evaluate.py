@@ -19,6 +19,7 @@ import numpy as np  # noqa: E402
 
 from agents.common.run_dir import RunDir  # noqa: E402
 from agents.ppo.evaluate import evaluate_policy  # noqa: E402
+from agents.ppo.in_context import format_curves, in_context_curves, meta_split_envs  # noqa: E402
 from agents.ppo.run import load_run_config, restore_state  # noqa: E402
 from agents.ppo.train import make_train  # noqa: E402
 
@@ -56,6 +57,11 @@ def main(argv: list[str] | None = None) -> dict:
             print(f"seed {seed_index} {mode:8s} return {entry[mode]['mean']:+.4f} "
                   f"+- {entry[mode]['std']:.4f} over {args.episodes} episodes")
         results["seeds"].append(entry)
+    if config.env.suite == "meta":  # return of episode 1..K in a trial, per task split
+        params, key = jax.tree.map(lambda x: x[0], state.params), jax.random.PRNGKey(args.seed)
+        curves = in_context_curves(ppo, params, meta_split_envs(config), key)
+        print(format_curves(curves))
+        results["in_context_seed_0"] = curves
     (run.path / "eval.json").write_text(json.dumps(results, indent=2))
     return results
 

@@ -135,6 +135,7 @@ def test_registry_ids_build():
     obs, _ = env.reset(jax.random.PRNGKey(0), params)
     assert obs.shape == (9,) and env.inner.names == ("Acrobot-v1",)
     assert params.episodes_per_trial == 2
+    assert params.max_steps_in_episode == 2 * 200 + 1  # a cap the 2-episode trial never hits
     train_env, _ = make("MetaGymnax-train")
     assert set(train_env.inner.names).isdisjoint(env.inner.names)
     # Held-out projections are disjoint from the training ids.

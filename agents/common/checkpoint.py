@@ -70,6 +70,12 @@ def read_metadata(path: str | os.PathLike) -> dict:
     return _read(Path(path))[0]
 
 
+def read_checkpoint(path: str | os.PathLike) -> tuple[dict, Any]:
+    """`(metadata, state dict)` of a verified checkpoint without a target: the state as nested
+    dicts of numpy arrays (flax state-dict form), e.g. to compare two checkpoints."""
+    return _read(Path(path))
+
+
 def load_checkpoint(path: str | os.PathLike, target: Any) -> tuple[Any, dict]:
     """`(state, metadata)` with `state` shaped like `target` (a pytree, e.g. a fresh state).
 

@@ -14,8 +14,8 @@ round-off) in another process. `enable_deterministic_ops` sets
 Cost (GPU only; not yet measured for these trainers): atomics-based scatters and reductions
 become sorted or serialised kernels, and untuned GEMMs may be slower, so steps get slower by an
 amount that depends on the model (scatter-heavy code suffers most); compilation gets faster (no
-autotuning). On CPU the flags change nothing. XLA reads XLA_FLAGS once, when the backend starts, so this must
-run before the first JAX computation of the process.
+autotuning). On CPU the flags change nothing. XLA reads XLA_FLAGS once, when the backend
+starts, so this must run before the first JAX computation of the process.
 """
 
 from __future__ import annotations

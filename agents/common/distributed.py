@@ -59,7 +59,7 @@ class DistributedConfig:
 def initialize(config: DistributedConfig) -> None:
     """`jax.distributed.initialize` from `config` (nothing when disabled or already done).
 
-    Must run before anything touches a JAX device.
+    Must run before anything starts the JAX backend, including importing gymnax or `envs`.
     """
     if not config.enabled or jax.distributed.is_initialized():
         return
@@ -74,7 +74,26 @@ def initialize(config: DistributedConfig) -> None:
         raise ValueError(f"distributed.num_processes={n} must be >= 1")
     if n is not None and i is not None and not 0 <= i < n:
         raise ValueError(f"distributed.process_id={i} must lie in [0, num_processes={n})")
+    from jax._src import xla_bridge  # no public API tells whether the backend has started
+
+    if xla_bridge.backends_are_initialized():
+        raise RuntimeError(
+            "distributed.enabled needs jax.distributed.initialize() before the JAX backend "
+            "starts, but it already started (importing gymnax or envs starts it): call "
+            "agents.common.distributed.setup_process(config.distributed) first, as "
+            "agents.ppo.cli.train_from_hydra does"
+        )
     jax.distributed.initialize(**{k: v for k, v in options.items() if v is not None})
+
+
+def setup_process(config: DistributedConfig, *, deterministic: bool = False) -> None:
+    """What must happen before the first JAX computation of a training process: the
+    deterministic XLA flags (agents.common.determinism) and `initialize(config)`."""
+    if deterministic:
+        from agents.common.determinism import enable_deterministic_ops
+
+        enable_deterministic_ops()
+    initialize(config)
 
 
 def _int_from(value: int | None, name: str, env_var: str) -> int | None:
@@ -83,7 +102,7 @@ def _int_from(value: int | None, name: str, env_var: str) -> int | None:
         try:
             return int(text)
         except ValueError:
-            raise ValueError(f"environment variable {env_var}={text!r} must be an integer") from None
+            raise ValueError(f"environment variable {env_var}={text!r} is not an integer") from None
     if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
         raise TypeError(f"distributed.{name} must be an int or None, got {value!r}")
     return value

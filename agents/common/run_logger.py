@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,6 +28,7 @@ class RunLogger:
       total: progress-bar total (e.g. env steps per seed); `initial` where it starts (resume).
       step_key: name of the step field in metrics.jsonl rows (e.g. "update").
       tensorboard, progress_bar: switch those outputs on or off.
+      enabled: False writes nothing at all (processes other than 0 of a multi-host run).
     """
 
     def __init__(
@@ -40,14 +43,16 @@ class RunLogger:
         tensorboard: bool = True,
         progress_bar: bool = True,
         purge_step: int | None = None,
+        enabled: bool = True,
     ):
         self.run_dir = run_dir
         self.num_seeds = num_seeds
         self.step_key = step_key
-        run_dir.path.mkdir(parents=True, exist_ok=True)
-        self._metrics = run_dir.metrics_path.open("a")
+        if enabled:
+            run_dir.path.mkdir(parents=True, exist_ok=True)
+        self._metrics = (run_dir.metrics_path if enabled else Path(os.devnull)).open("a")
         self._writers = []
-        if tensorboard:
+        if tensorboard and enabled:
             from tensorboardX import SummaryWriter
 
             self._writers = [
@@ -55,7 +60,7 @@ class RunLogger:
                 for k in range(num_seeds)
             ]
         self._bar = None
-        if progress_bar:
+        if progress_bar and enabled:
             from tqdm.auto import tqdm
 
             self._bar = tqdm(total=total, initial=initial, unit=unit, unit_scale=True,

@@ -5,17 +5,30 @@ A trainer provides a pure `chunk(state, n) -> (state, metrics)` that runs `n <= 
 a resumed run executes exactly the same program as an uninterrupted one). The loop calls it,
 hands each finished chunk to a callback (logging, checkpointing) and keeps the state a single
 pytree with the seed axis leading.
+
+Between chunks the loop checks the chunk's metrics for NaN/inf and stop signals
+(agents.common.faults): a non-finite metric raises before the callback (the last good checkpoint
+stays); SIGINT/SIGTERM mark the next report `stopping` (the callback checkpoints it) and end the
+run with `TrainingInterrupted`. With a mesh (agents.common.distributed) the chunk is compiled
+for sharded states; the loop itself is the same on any number of devices and hosts.
 """
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import jax
-import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh
+
+from agents.common.distributed import any_process, replicated
+from agents.common.faults import StopSignals, TrainingInterrupted, check_finite
 
 
 @dataclass
@@ -27,17 +40,32 @@ class ChunkReport:
     done: int  # units (e.g. updates) done after this chunk
     count: int  # units run in this chunk
     seconds: float  # wall time of the chunk, compile excluded
+    stopping: bool = False  # a stop signal arrived: the last chunk, checkpoint it
 
 
-def compile_chunk(chunk: Callable, state: Any, donate: bool = True) -> tuple[Callable, float]:
+def compile_chunk(
+    chunk: Callable,
+    state: Any,
+    donate: bool = True,
+    *,
+    mesh: Mesh | None = None,
+    state_shardings: Any = None,
+) -> tuple[Callable, float]:
     """AOT-compile `jit(chunk)` for `state`'s shapes; returns `(compiled, compile seconds)`.
 
     `chunk(state, n)` takes `n` as an int32 scalar. With `donate`, the state's buffers are
-    reused for the output (the input state must not be used after a call).
+    reused for the output (the input state must not be used after a call). With `mesh`, the
+    state enters and leaves with `state_shardings`, metrics come back replicated, and the chunk
+    is traced under the mesh (so `distributed.shard_env_axis` constraints apply).
     """
-    jitted = jax.jit(chunk, donate_argnums=(0,) if donate else ())
+    shardings = {}
+    if mesh is not None:
+        io = (state_shardings, replicated(mesh))
+        shardings = {"in_shardings": io, "out_shardings": io}
+    jitted = jax.jit(chunk, donate_argnums=(0,) if donate else (), **shardings)
     start = time.perf_counter()
-    compiled = jitted.lower(state, jnp.int32(1)).compile()
+    with jax.set_mesh(mesh) if mesh is not None else contextlib.nullcontext():
+        compiled = jitted.lower(state, np.int32(1)).compile()
     return compiled, time.perf_counter() - start
 
 
@@ -49,15 +77,27 @@ def run_chunks(
     total: int,
     per_chunk: int,
     callback: Callable[[ChunkReport], None],
+    unit: str = "update",
 ) -> Any:
-    """Run chunks of at most `per_chunk` units from `done` until `total`; returns the state."""
-    while done < total:
-        count = min(per_chunk, total - done)
-        start = time.perf_counter()
-        state, metrics = compiled(state, jnp.int32(count))
-        metrics = jax.device_get(metrics)  # waits for the chunk to finish
-        seconds = time.perf_counter() - start
-        metrics = jax.tree.map(lambda m: m[:, :count], metrics)
-        done += count
-        callback(ChunkReport(state, metrics, done, count, seconds))
+    """Run chunks of at most `per_chunk` units from `done` until `total`; returns the state.
+
+    Raises `NonFiniteError` (before the callback sees the chunk) if a metric is NaN/inf, and
+    `TrainingInterrupted` after the callback of the chunk during which SIGINT/SIGTERM arrived.
+    """
+    with StopSignals() as stop:
+        while done < total:
+            count = min(per_chunk, total - done)
+            start = time.perf_counter()
+            state, metrics = compiled(state, np.int32(count))
+            metrics = jax.device_get(metrics)  # waits for the chunk to finish
+            seconds = time.perf_counter() - start
+            metrics = jax.tree.map(lambda m: m[:, :count], metrics)
+            check_finite(metrics, first=done + 1, unit=unit)
+            done += count
+            stopping = any_process(stop.requested) and done < total
+            callback(ChunkReport(state, metrics, done, count, seconds, stopping))
+            if stopping:
+                interrupted = TrainingInterrupted(stop.signum or signal.SIGTERM, done, unit)
+                print(interrupted, file=sys.stderr, flush=True)
+                raise interrupted
     return state

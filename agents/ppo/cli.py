@@ -1,4 +1,9 @@
-"""Glue between Hydra and `run_training`, shared by `scripts/train_ppo.py` and the CLI tests."""
+"""Glue between Hydra and `run_training`, shared by `scripts/train_ppo.py` and the CLI tests.
+
+Importing gymnax (through `agents.ppo.run`) starts the JAX backend, and `jax.distributed` and the
+deterministic XLA flags must come before that: `train_from_hydra` sets the process up first and
+imports the trainer afterwards.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,9 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
+from agents.common.distributed import setup_process
+from agents.common.run_dir import RunDir
 from agents.ppo.config import from_omegaconf
-from agents.ppo.run import run_training
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 
@@ -27,4 +33,8 @@ def train_from_hydra(cfg: DictConfig, run_dir: str | Path, overrides: list[str] 
     config = from_omegaconf(cfg)
     if config.resume:
         check_resume_overrides(list(overrides))
+    stored = from_omegaconf(RunDir(config.resume).read_config()) if config.resume else config
+    setup_process(stored.distributed, deterministic=stored.deterministic)
+    from agents.ppo.run import run_training
+
     return run_training(config, run_dir)

@@ -18,6 +18,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from agents.common.distributed import DistributedConfig
+
 
 @dataclass
 class EnvConfig:
@@ -89,6 +91,11 @@ class TrainPPOConfig:
     seed: int = 0
     num_seeds: int = 1  # seeds trained at once (vmap); seed k uses PRNGKey(seed) split k
     resume: str | None = None  # run directory to continue
+    # XLA flags for bit-reproducible GPU runs (agents/common/determinism.py; slower on GPU)
+    deterministic: bool = False
+    # several hosts: jax.distributed.initialize() (agents/common/distributed.py); every run
+    # shards the env batch over all devices, so num_envs must divide over them
+    distributed: DistributedConfig = field(default_factory=DistributedConfig)
 
     @property
     def memory_name(self) -> str:

@@ -4,6 +4,11 @@
 config; tests call it directly. Resuming (`config.resume = <run dir>`) reads that directory's
 stored config and checkpoint and continues to the stored `total_timesteps`; on CPU the result
 is bit-identical to a run that was never stopped.
+
+The environment batch is sharded over every device of every process (agents.common.distributed;
+one device is the special case); only process 0 writes the run directory. SIGINT/SIGTERM stop
+the run after the current chunk with a checkpoint, a NaN/inf metric stops it keeping the last
+good checkpoint (agents.common.faults).
 """
 
 from __future__ import annotations
@@ -15,11 +20,20 @@ import jax
 import numpy as np
 
 from agents.common.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from agents.common.distributed import (
+    check_divides,
+    data_mesh,
+    env_shardings,
+    is_main_process,
+    place,
+    setup_process,
+    to_host,
+)
 from agents.common.run_dir import RunDir
 from agents.common.run_logger import RunLogger
 from agents.common.runner import ChunkReport, compile_chunk, run_chunks
 from agents.ppo.config import TrainPPOConfig, from_omegaconf, to_dict, validate
-from agents.ppo.train import RecurrentPPO, make_train, seed_keys
+from agents.ppo.train import PER_ENV_FIELDS, RecurrentPPO, make_train, seed_keys
 
 
 def load_run_config(run_dir: str | Path) -> TrainPPOConfig:
@@ -50,31 +64,41 @@ def run_training(config: TrainPPOConfig, run_dir: str | Path | None = None) -> P
     if config.resume:
         run = RunDir(config.resume)
         config = load_run_config(run.path)
+        setup_process(config.distributed, deterministic=config.deterministic)
         validate(config)
         if not run.has_checkpoint():
             raise ValueError(f"cannot resume {str(run.path)!r}: it has no checkpoint yet")
     else:
         if run_dir is None:
             raise ValueError("run_training needs a run_dir for a fresh run")
+        setup_process(config.distributed, deterministic=config.deterministic)
         validate(config)
         run = RunDir(run_dir)
         if run.has_checkpoint():
             raise ValueError(
                 f"{str(run.path)!r} already holds a checkpoint; continue it with resume={run.path}"
             )
-        run.write_config({**to_dict(config), "resume": None})
+        if is_main_process():
+            run.write_config({**to_dict(config), "resume": None})
 
-    ppo = make_train(config)
     algo = config.algo
+    mesh = data_mesh()
+    check_divides("algo.num_envs", algo.num_envs, mesh)
+    check_divides("environments per minibatch (algo.num_envs / algo.num_minibatches)",
+                  algo.num_envs // algo.num_minibatches, mesh)
+    ppo = make_train(config)
     if config.resume or run.has_checkpoint():
         state, done = restore_state(ppo, run)
-        run.truncate_metrics(done)
+        if is_main_process():
+            run.truncate_metrics(done)
     else:
         state, done = ppo.init_seeds(seed_keys(config)), 0
+    shardings = env_shardings(state, mesh, PER_ENV_FIELDS)
+    state = place(state, shardings)
 
     per_chunk = config.logger.updates_per_chunk
     chunk = jax.vmap(partial(ppo.run, max_updates=per_chunk), in_axes=(0, None))
-    compiled, compile_seconds = compile_chunk(chunk, state)
+    compiled, compile_seconds = compile_chunk(chunk, state, mesh=mesh, state_shardings=shardings)
     steps = algo.steps_per_update
     stored_config = {**to_dict(config), "resume": None}
 
@@ -87,6 +111,7 @@ def run_training(config: TrainPPOConfig, run_dir: str | Path | None = None) -> P
         tensorboard=config.logger.tensorboard,
         progress_bar=config.logger.progress_bar,
         purge_step=done * steps + 1 if done else None,
+        enabled=is_main_process(),
     ) as logger:
 
         def on_chunk(report: ChunkReport) -> None:
@@ -100,13 +125,15 @@ def run_training(config: TrainPPOConfig, run_dir: str | Path | None = None) -> P
                     extra["perf/compile_seconds"] = compile_seconds
                 logger.log(update, {**scalars, **extra}, {"env_steps": update * steps},
                            tb_step=update * steps)
-            if config.logger.checkpoint:
-                save_checkpoint(
-                    run.checkpoint_path,
-                    report.state,
-                    {"update": report.done, "env_steps": report.done * steps,
-                     "config": stored_config},
-                )
+            if config.logger.checkpoint or report.stopping:
+                host_state = to_host(report.state)  # collective: every process gathers
+                if is_main_process():
+                    save_checkpoint(
+                        run.checkpoint_path,
+                        host_state,
+                        {"update": report.done, "env_steps": report.done * steps,
+                         "config": stored_config},
+                    )
             returns = scalars["episode/return"]
             shown = f"{np.nanmean(returns):.3f}" if np.isfinite(returns).any() else "-"
             logger.advance(report.count * steps, {"return": shown, "sps": f"{sps:.0f}"})

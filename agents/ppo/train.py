@@ -38,6 +38,7 @@ import optax
 from flax import struct
 
 from agents.common.action_heads import ActionHead, env_action
+from agents.common.distributed import shard_env_axis
 from agents.common.returns import gae, next_values
 from agents.ppo.config import TrainPPOConfig, validate
 from agents.ppo.network import ActorCritic
@@ -57,6 +58,9 @@ class PPOState:
     carry: Any  # memory carry before consuming `obs`, leading axis B
     rng: jax.Array
     update_step: jax.Array  # int32, updates done
+
+
+PER_ENV_FIELDS = ("env_state", "obs", "is_first", "carry")  # PPOState fields with the env axis
 
 
 @struct.dataclass
@@ -260,6 +264,10 @@ class RecurrentPPO:
         def minibatch(opt, mb):
             params, opt_state = opt
             carry, (mb_traj, mb_adv, mb_targets) = mb
+            # Under a device mesh: each device takes its share of the minibatch's environments
+            # and the compiler averages gradients across devices (no-op on one device).
+            carry = shard_env_axis(carry, axis=0)
+            mb_traj, mb_adv, mb_targets = shard_env_axis((mb_traj, mb_adv, mb_targets), axis=1)
             grads, metrics = grad_fn(params, carry, mb_traj, mb_adv, mb_targets)
             updates, opt_state = self.tx.update(grads, opt_state, params)
             return (optax.apply_updates(params, updates), opt_state), metrics
@@ -281,6 +289,7 @@ class RecurrentPPO:
             params=params, opt_state=opt_state, rng=rng, update_step=state.update_step + 1
         )
         metrics = {k: jnp.mean(v) for k, v in loss_metrics.items()}
+        metrics["params/norm"] = optax.global_norm(params)  # also the host's NaN/inf check
         metrics.update(episode_metrics(traj))
         return state, metrics
 
@@ -329,4 +338,12 @@ def seed_keys(config: TrainPPOConfig) -> jax.Array:
     return jax.random.split(jax.random.PRNGKey(config.seed), config.num_seeds)
 
 
-__all__ = ["PPOState", "RecurrentPPO", "Transition", "episode_metrics", "make_train", "seed_keys"]
+__all__ = [
+    "PER_ENV_FIELDS",
+    "PPOState",
+    "RecurrentPPO",
+    "Transition",
+    "episode_metrics",
+    "make_train",
+    "seed_keys",
+]
