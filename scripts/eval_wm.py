@@ -10,10 +10,14 @@ throughput versus sequence length. Writes results.json, results.md and plots to 
     python scripts/eval_wm.py --quick                     # seconds-scale smoke run
     python scripts/eval_wm.py --out outputs/eval_wm --train-steps 3000
     python scripts/eval_wm.py --backbones s5 gru --memory-lengths 16 64 256
+    python scripts/eval_wm.py --backbones --agent-envs MemoryChain RepeatFirstEasy \
+        --agent-steps 30000 --agent-memory-length 8          # agent vs PPO only
 
 Tasks: gymnax MemoryChain-bsuite for each --memory-lengths (reward +-1 at the end depends on
 the bit shown at the first step; context 2 steps, horizon to the episode end) and POPGym
-RepeatFirst (reward depends on the first card; long context, --horizons).
+RepeatFirst (reward depends on the first card; long context, --horizons). With --agent-envs,
+the world-model agent and recurrent PPO (same memory, same env steps, same seeds) are trained
+and their episode returns compared.
 """
 
 from __future__ import annotations
@@ -131,9 +135,10 @@ def agent_vs_ppo(args) -> dict:
             env=EnvConfig(id=name), model=model,
             world_model=WorldModelConfig(latent_groups=16, latent_classes=16,
                                          width=2 * args.agent_width, mlp_layers=1,
-                                         reward_bins=63, learning_rate=1e-3),
-            agent=AgentConfig(total_timesteps=steps, num_envs=16, env_steps_per_iteration=16,
-                              updates_per_iteration=2, prefill=64, replay_capacity=2048,
+                                         reward_bins=63, learning_rate=1e-3,
+                                         reward_scale=args.reward_scale),
+            agent=AgentConfig(total_timesteps=steps, num_envs=16, env_steps_per_iteration=4,
+                              updates_per_iteration=4, prefill=64, replay_capacity=2048,
                               batch_size=16, batch_length=64, imag_batch=32,
                               imag_context=64,
                               actor_width=2 * args.agent_width, actor_layers=1,

@@ -124,9 +124,9 @@ def test_actions_land_in_base_bounds(env):
     ]:
         index = env.names.index(name)
         params = task_of(env, name, 1)
-        mapped = jax.vmap(lambda a, i=index, p=params: env.base_action(i, a, p.action_matrix))(
-            actions
-        )
+        mapped = jax.jit(
+            jax.vmap(lambda a, i=index, p=params: env.base_action(i, a, p.action_matrix))
+        )(actions)
         assert all(check(np.asarray(a)) for a in mapped)
         if name == "Pendulum-v1":  # both torque limits reached by large actions
             assert np.isclose(mapped.min(), -2.0) and np.isclose(mapped.max(), 2.0)
@@ -137,7 +137,7 @@ def test_actions_land_in_base_bounds(env):
 def test_matrix_distribution():
     """Entries of M_o ~ N(0, 1/d_o), of M_a ~ N(0, 1/D_a): check mean and variance."""
     keys = jax.random.split(jax.random.PRNGKey(0), 2000)
-    m_o, m_a = jax.vmap(lambda k: sample_projection(k, 5, 2, 4, 7))(keys)
+    m_o, m_a = jax.jit(jax.vmap(lambda k: sample_projection(k, 5, 2, 4, 7)))(keys)
     assert m_o.shape == (2000, 4, 5) and m_a.shape == (2000, 2, 7)
     for m, var in [(np.asarray(m_o), 1 / 5), (np.asarray(m_a), 1 / 7)]:
         n = m.size
@@ -147,7 +147,7 @@ def test_matrix_distribution():
 
 def test_sample_task_follows_distribution(env):
     dist = task_distribution(env, (100, 104), base_weights=[0.0, 1.0, 3.0])
-    tasks = jax.vmap(lambda k: sample_task(env, k, dist))(
+    tasks = jax.jit(jax.vmap(lambda k: sample_task(env, k, dist)))(
         jax.random.split(jax.random.PRNGKey(0), 4000)
     )
     counts = np.bincount(np.asarray(tasks.base_index), minlength=3)

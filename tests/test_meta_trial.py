@@ -161,10 +161,10 @@ def test_vmapped_trials_are_independent():
         "meta_gymnax", base_envs=("Pendulum-v1", "CartPole-v1"), episode_length=8
     )
     keys = jax.random.split(jax.random.PRNGKey(0), 16)
-    _, states = jax.vmap(env.reset, (0, None))(keys, params)
+    _, states = jax.jit(jax.vmap(env.reset, (0, None)))(keys, params)
     # Different envs in the batch draw different tasks (base env and projection).
     assert len({tuple(np.asarray(m).ravel().round(5)) for m in states.task.obs_matrix}) == 16
     assert set(np.asarray(states.task.base_index)) == {0, 1}
     actions = jnp.zeros((16, 3))
-    out = jax.vmap(env.step, (0, 0, 0, None))(keys, states, actions, params)
+    out = jax.jit(jax.vmap(env.step, (0, 0, 0, None)))(keys, states, actions, params)
     assert out[0].shape == (16, 9)

@@ -95,9 +95,9 @@ def _read(path: Path) -> tuple[dict, Any]:
     data = path.read_bytes()
     newline = data.find(b"\n")
     fields = data[:newline].split(b" ") if newline > 0 else []
-    if len(fields) != 4 or fields[0] != MAGIC:
+    if len(fields) != 4 or fields[0] != MAGIC or not (fields[1] + fields[2]).isdigit():
         raise CheckpointError(f"{str(path)!r} is not an ssm_rl checkpoint (bad header)")
-    version, length, digest = int(fields[1]), int(fields[2]), fields[3].decode()
+    version, length, digest = int(fields[1]), int(fields[2]), fields[3].decode("latin-1")
     if version != VERSION:
         raise CheckpointError(
             f"{str(path)!r} has checkpoint format version {version}; this code reads {VERSION}"
