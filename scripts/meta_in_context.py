@@ -66,7 +66,7 @@ def main() -> None:
     config = from_omegaconf(
         {
             "env": {"suite": "meta", "id": "MetaGymnax-train"},  # unused: env passed directly
-            "model": {"name": args.model, "d_model": args.d_model},
+            "model": {"name": args.model, "d_model": args.d_model, "input_projection": True},
             "network": {"head_hidden": args.d_model},
             "algo": {
                 "total_timesteps": args.steps,

@@ -22,10 +22,12 @@ from typing import Any
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+from flax.errors import ScopeParamShapeError
 
 from ssm_rl.memory import (
     Carry,
     Memory,
+    check_batch_shape,
     check_carry,
     check_sequence_inputs,
     check_step_inputs,
@@ -164,8 +166,9 @@ class MemoryStack(Memory):
 
     def initialize_carry(self, batch_shape: tuple[int, ...]) -> tuple[Carry, ...]:
         """Fresh carry: a tuple of `num_layers` layer carries, each with leading `batch_shape`."""
+        batch_shape = check_batch_shape(batch_shape)
         block = self._block(0, parent=None)
-        return tuple(block.initialize_carry(tuple(batch_shape)) for _ in range(self.num_layers))
+        return tuple(block.initialize_carry(batch_shape) for _ in range(self.num_layers))
 
     def __call__(self, carry, x: jax.Array, reset: jax.Array):
         x, reset = jnp.asarray(x), jnp.asarray(reset)
@@ -179,15 +182,30 @@ class MemoryStack(Memory):
         self._check_carry(carry, x.shape[:-1])
         return self._run(carry, x, reset, "step")
 
+    def _check_width(self, x: jax.Array) -> None:
+        """ValueError unless x's last axis is the width the input projection was built for."""
+        kernel = self.variables.get("params", {}).get("encoder", {}).get("kernel")
+        if kernel is not None and x.shape[-1] != kernel.shape[0]:
+            raise ValueError(f"x has width {x.shape[-1]} in its last axis; the parameters were "
+                             f"initialised for width {kernel.shape[0]}")
+
     def _check_carry(self, carry, batch_shape: tuple[int, ...]) -> None:
         unbound = self.clone(parent=None)
         check_carry(carry, jax.eval_shape(partial(unbound.initialize_carry, batch_shape)))
 
     def _run(self, carry, x, reset, method: str):
+        self._check_width(x)
+        width = x.shape[-1]
         if self.encoder is not None:
             x = self.encoder(x)
         new_carry = []
-        for block, layer_carry in zip(self.blocks, carry, strict=True):
-            layer_carry, x = getattr(block, method)(layer_carry, x, reset)
-            new_carry.append(layer_carry)
+        try:
+            for block, layer_carry in zip(self.blocks, carry, strict=True):
+                layer_carry, x = getattr(block, method)(layer_carry, x, reset)
+                new_carry.append(layer_carry)
+        except ScopeParamShapeError as err:  # raw inputs into the first layer: wrong width
+            raise ValueError(
+                f"x (width {width} in its last axis) does not fit the parameters, which were "
+                f"initialised for another input width or another model: {err}"
+            ) from None
         return tuple(new_carry), x

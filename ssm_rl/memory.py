@@ -24,6 +24,8 @@ from typing import Any
 
 import flax.linen as nn
 import jax
+import jax.numpy as jnp
+import numpy as np
 
 Carry = Any
 
@@ -48,8 +50,35 @@ class Memory(nn.Module):
         raise NotImplementedError
 
 
+def check_input_dtypes(x: jax.Array, reset: jax.Array) -> None:
+    """TypeError unless `x` is floating point and `reset` is bool."""
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        raise TypeError(
+            f"x must be a floating-point array, got dtype {x.dtype}; encode observations as "
+            "floats first (e.g. x.astype(jnp.float32))"
+        )
+    if reset.dtype != jnp.bool_:
+        raise TypeError(
+            f"reset must be a bool array (True where a step starts an episode), got dtype "
+            f"{reset.dtype}; use reset.astype(bool)"
+        )
+
+
+def check_batch_shape(batch_shape: Any) -> tuple[int, ...]:
+    """`batch_shape` as a tuple of non-negative ints; TypeError/ValueError naming it otherwise."""
+    if not isinstance(batch_shape, tuple | list) or not all(
+        isinstance(n, int | np.integer) and not isinstance(n, bool) for n in batch_shape
+    ):
+        raise TypeError(f"batch_shape must be a tuple of ints, e.g. (8,), got {batch_shape!r}")
+    if any(n < 0 for n in batch_shape):
+        raise ValueError(f"batch_shape must not hold negative sizes, got {tuple(batch_shape)}")
+    return tuple(int(n) for n in batch_shape)
+
+
 def check_sequence_inputs(x: jax.Array, reset: jax.Array) -> None:
-    """ValueError unless `x` is `[T, *batch, D]` and `reset` is `[T, *batch]`."""
+    """ValueError unless `x` is `[T, *batch, D]` and `reset` is `[T, *batch]`; TypeError
+    unless `x` is floating point and `reset` bool."""
+    check_input_dtypes(x, reset)
     if x.ndim < 2:
         raise ValueError(f"x must be [T, *batch, D] with ndim >= 2, got shape {x.shape}")
     if reset.shape != x.shape[:-1]:
@@ -60,7 +89,9 @@ def check_sequence_inputs(x: jax.Array, reset: jax.Array) -> None:
 
 
 def check_step_inputs(x: jax.Array, reset: jax.Array) -> None:
-    """ValueError unless `x` is `[*batch, D]` and `reset` is `[*batch]`."""
+    """ValueError unless `x` is `[*batch, D]` and `reset` is `[*batch]`; TypeError unless `x`
+    is floating point and `reset` bool."""
+    check_input_dtypes(x, reset)
     if x.ndim < 1:
         raise ValueError(f"x must be [*batch, D] with ndim >= 1, got shape {x.shape}")
     if reset.shape != x.shape[:-1]:

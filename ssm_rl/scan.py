@@ -139,5 +139,13 @@ def resettable_step(
 
     Shapes: `b[*batch, P]`, `reset[*batch]`, `h[*batch, P]`, `a` broadcastable to `b`.
     """
-    reset = jnp.asarray(reset).astype(bool)[..., None]
+    b, reset, h = jnp.asarray(b), jnp.asarray(reset), jnp.asarray(h)
+    if b.ndim < 1 or reset.shape != b.shape[:-1]:
+        raise ValueError(
+            f"reset must have shape [*batch] = {b.shape[:-1]} to match b {b.shape}, "
+            f"got {reset.shape}"
+        )
+    if h.shape != b.shape:
+        raise ValueError(f"h must have shape [*batch, P] = {b.shape} like b, got {h.shape}")
+    reset = reset.astype(bool)[..., None]
     return jnp.where(reset, jnp.zeros_like(h), h) * a + b

@@ -25,7 +25,7 @@ def test_within_trial_return_rises():
     config = from_omegaconf(
         {
             "env": {"suite": "meta", "id": "MetaGymnax-train"},
-            "model": {"name": "gru", "d_model": 64},
+            "model": {"name": "gru", "d_model": 64, "input_projection": True},
             "network": {"head_hidden": 64},
             "algo": {
                 "total_timesteps": 600_000,

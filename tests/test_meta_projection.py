@@ -87,6 +87,21 @@ def test_matches_numpy_reference(env, name):
         assert not bool(term)
 
 
+def test_base_time_limit_is_truncation(env):
+    """The base env's time limit comes out as `truncated` (not `terminated`), then auto-reset."""
+    params = task_of(env, "Pendulum-v1", 3)
+    pendulum_params = params.base_params[0].replace(max_steps_in_episode=5)
+    params = params.replace(base_params=(pendulum_params, *params.base_params[1:]))
+    _, state = env.reset(jax.random.PRNGKey(0), params)
+    flags = []
+    for t in range(7):
+        _, state, _, term, trunc, _ = env.step(jax.random.PRNGKey(t), state, jnp.ones(3), params)
+        flags.append((bool(term), bool(trunc), int(state.time)))
+    assert flags[4] == (False, True, 0)  # 5th step: time limit, state already reset
+    assert all(f[:2] == (False, False) for i, f in enumerate(flags) if i != 4)
+    assert flags[6][2] == 2
+
+
 def test_task_is_a_function_of_its_key(env):
     a, b = task_of(env, "CartPole-v1", 11), task_of(env, "CartPole-v1", 11)
     np.testing.assert_array_equal(a.obs_matrix, b.obs_matrix)

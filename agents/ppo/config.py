@@ -125,6 +125,9 @@ def from_omegaconf(cfg: DictConfig | dict) -> TrainPPOConfig:
 
 
 def _build(cls: type, values: dict, prefix: str):
+    if not isinstance(values, dict):
+        where = prefix.rstrip(".") or "the config"
+        raise TypeError(f"{where} must be a mapping of keys to values, got {values!r}")
     names = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - set(names))
     if unknown:
@@ -138,8 +141,19 @@ def _build(cls: type, values: dict, prefix: str):
         if dataclasses.is_dataclass(default):
             kwargs[name] = _build(type(default), value, f"{prefix}{name}.")
         else:
+            _check_type(f"{prefix}{name}", value, default)
             kwargs[name] = value
     return cls(**kwargs)
+
+
+def _check_type(name: str, value: Any, default: Any) -> None:
+    """TypeError unless `value` has the type of the field's default (an int passes for a float;
+    fields that default to None take anything)."""
+    if default is None:
+        return
+    allowed = (int, float) if type(default) is float else (type(default),)
+    if isinstance(value, bool) != isinstance(default, bool) or not isinstance(value, allowed):
+        raise TypeError(f"{name}={value!r} must be of type {type(default).__name__}")
 
 
 def to_dict(config: TrainPPOConfig) -> dict[str, Any]:
