@@ -3,3 +3,5 @@
 from envs.registry import make, register, register_alias, registered_ids, suite
 
 __all__ = ["make", "register", "register_alias", "registered_ids", "suite"]
+
+import envs.meta  # noqa: E402,F401  (registers the MetaGymnax-*/MetaBrax-* ids)

@@ -23,7 +23,10 @@ import envs  # noqa: E402
 
 
 def make_rollout(env, params, batch: int, steps: int):
-    """Jitted `key -> total reward` running `batch` envs for `steps` random-action steps."""
+    """Jitted `key -> checksum` running `batch` envs for `steps` random-action steps.
+
+    The checksum sums rewards and observations so XLA cannot drop any part of the step.
+    """
     act_space = env.action_space(params)
 
     def rollout(key):
@@ -35,10 +38,10 @@ def make_rollout(env, params, batch: int, steps: int):
         def step(state, key):
             act_key, step_key = jax.random.split(key)
             actions = jax.vmap(act_space.sample)(jax.random.split(act_key, batch))
-            _, state, reward, _, _, _ = jax.vmap(env.step, in_axes=(0, 0, 0, None))(
+            obs, state, reward, _, _, _ = jax.vmap(env.step, in_axes=(0, 0, 0, None))(
                 jax.random.split(step_key, batch), state, actions, params
             )
-            return state, reward.sum()
+            return state, reward.sum() + obs.sum()
 
         _, rewards = jax.lax.scan(step, state, jax.random.split(run_key, steps))
         return rewards.sum()

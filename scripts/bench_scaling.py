@@ -29,7 +29,17 @@ call is predicted to exceed `--time-limit`, and the report says so. It then fits
 slope of time and memory against T (lengths >= `--fit-min-length`) and finds the length where
 S5 overtakes the Transformer. Results: `<out>/scaling_<study>_<device>.json` and `.png`.
 
-Further studies (e.g. `--study devices`) plug into `STUDIES`.
+`--study devices`: steps/s of data-parallel recurrent PPO (the `agents.ppo.run` program: env
+batch sharded over a mesh of all devices, gradients all-reduced by XLA) against the device
+count, each count in a fresh process: on CPU `--xla_force_host_platform_device_count=n` (the
+devices share the cores, so this checks the sharded program, not a speedup), on GPU the first
+n GPUs. Strong scaling keeps `--ppo-envs` environments in all, weak scaling gives each device
+`--ppo-envs`. Table of env-steps/s, speedup and efficiency, plus JSON and a plot:
+
+    python scripts/bench_scaling.py --study devices --quick          # 1, 2 CPU devices, tiny
+    python scripts/bench_scaling.py --study devices --device gpu --scaling weak
+
+Further studies plug into `STUDIES`.
 """
 
 from __future__ import annotations
@@ -470,9 +480,162 @@ def run_length_study(args: argparse.Namespace) -> dict[str, Any]:
         "time_measure": "median wall time of compiled calls after one warm-up, block_until_ready",
     }
 
+# --------------------------------------------------------------------- devices study
+
+
+def device_counts_for(args: argparse.Namespace) -> list[int]:
+    """`--device-counts`, or powers of two up to the machine (CPU: its cores; GPU: its GPUs)."""
+    if args.device_counts:
+        return sorted(set(args.device_counts))
+    limit = len(jax.devices()) if args.device == "gpu" else (os.cpu_count() or 1)
+    return [2**k for k in range(int(math.log2(limit)) + 1)]
+
+
+def devices_ppo_config(args: argparse.Namespace, devices: int) -> dict[str, Any]:
+    """The PPO config one worker trains: `--ppo-envs` environments in all (strong scaling) or
+    per device (weak scaling)."""
+    envs = args.ppo_envs * (devices if args.scaling == "weak" else 1)
+    model = {"name": args.ppo_model, "d_model": args.ppo_d_model}
+    if "state_size" in {f.name for f in dataclasses.fields(layer_class(args.ppo_model))}:
+        model["state_size"] = args.ppo_d_model
+    return {
+        "model": model,
+        "network": {"head_hidden": args.ppo_d_model},
+        "algo": {"num_envs": envs, "num_steps": args.ppo_steps, "update_epochs": 2,
+                 "num_minibatches": args.ppo_minibatches,
+                 "total_timesteps": envs * args.ppo_steps * args.ppo_updates},
+    }
+
+
+def devices_worker(spec: dict[str, Any]) -> dict[str, Any]:
+    """In a process whose XLA flags expose `spec["devices"]` devices: compile the data-parallel
+    PPO chunk exactly as `agents.ppo.run` does (mesh over all devices, env batch sharded),
+    then time `spec["repeats"]` chunks of `spec["updates"]` updates after one warm-up."""
+    from functools import partial
+
+    from agents.common.distributed import check_divides, data_mesh, env_shardings, place
+    from agents.common.runner import compile_chunk
+    from agents.ppo.config import from_omegaconf, validate
+    from agents.ppo.train import PER_ENV_FIELDS, make_train, seed_keys
+
+    config = from_omegaconf(spec["config"])
+    validate(config)
+    algo = config.algo
+    mesh = data_mesh()
+    if mesh.size != spec["devices"]:
+        raise RuntimeError(f"worker sees {mesh.size} devices, expected {spec['devices']}")
+    check_divides("environments per minibatch", algo.num_envs // algo.num_minibatches, mesh)
+    ppo = make_train(config)
+    state = ppo.init_seeds(seed_keys(config))
+    shardings = env_shardings(state, mesh, PER_ENV_FIELDS)
+    state = place(state, shardings)
+    updates = spec["updates"]
+    chunk = jax.vmap(partial(ppo.run, max_updates=updates), in_axes=(0, None))
+    compiled, compile_s = compile_chunk(chunk, state, donate=False, mesh=mesh,
+                                        state_shardings=shardings)
+    n = np.int32(updates)
+    timed_call(compiled, state, n)  # warm-up
+    times = [timed_call(compiled, state, n) for _ in range(spec["repeats"])]
+    seconds = statistics.median(times)
+    return {
+        "devices": mesh.size,
+        "num_envs": algo.num_envs,
+        "envs_per_device": algo.num_envs // mesh.size,
+        "compile_s": compile_s,
+        "times_s": times,
+        "time_s": seconds,
+        "steps_per_s": updates * algo.num_envs * algo.num_steps / seconds,
+        "updates_per_s": updates / seconds,
+    }
+
+
+def run_devices_study(args: argparse.Namespace) -> dict[str, Any]:
+    """Each device count in a fresh process (XLA flags are read once per process): forced host
+    devices on CPU, the first n GPUs (CUDA_VISIBLE_DEVICES) on GPU."""
+    import subprocess
+
+    counts = device_counts_for(args)
+    records = []
+    for n in counts:
+        config = devices_ppo_config(args, n)
+        per_minibatch = config["algo"]["num_envs"] // args.ppo_minibatches
+        if per_minibatch % n:
+            raise ValueError(f"{per_minibatch} environments per minibatch do not split over {n} "
+                             f"devices; choose --ppo-envs / --ppo-minibatches accordingly")
+        env = dict(os.environ)
+        if args.device == "gpu":
+            env["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in range(n))
+        else:
+            flags = [f for f in env.get("XLA_FLAGS", "").split()
+                     if not f.startswith("--xla_force_host_platform_device_count")]
+            env["XLA_FLAGS"] = " ".join([*flags, f"--xla_force_host_platform_device_count={n}"])
+        spec = {"devices": n, "config": config, "updates": args.ppo_updates,
+                "repeats": args.repeats}
+        command = [sys.executable, __file__, "--device", args.device,
+                   "--devices-worker", json.dumps(spec)]
+        done = subprocess.run(command, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"worker for {n} devices failed:\n{done.stderr[-3000:]}")
+        record = json.loads(done.stdout.strip().splitlines()[-1])
+        records.append(record)
+        print(f"{n:>3} devices: {record['steps_per_s']:12.0f} env-steps/s  "
+              f"compile {record['compile_s']:6.1f} s", flush=True)
+    base = records[0]
+    for r in records:
+        r["speedup"] = r["steps_per_s"] / base["steps_per_s"]
+        r["efficiency"] = r["speedup"] / (r["devices"] / base["devices"])
+    return {
+        "records": records,
+        "time_measure": "median wall time of a compiled chunk of --ppo-updates updates after "
+                        "one warm-up, block_until_ready; env-steps = updates x envs x steps",
+        "note": "forced CPU host devices share the machine's cores and one thread pool: they "
+                "test the sharded program, they do not add compute" if args.device == "cpu"
+                else "",
+    }
+
+
+def print_devices_report(result: dict[str, Any]) -> None:
+    config = result["config"]
+    print(f"\nData-parallel PPO ({config['scaling']} scaling), {config['ppo_model']} "
+          f"d_model {config['ppo_d_model']}, T = {config['ppo_steps']}, on {result['device']}")
+    header = ("devices", "envs", "envs/dev", "env-steps/s", "speedup", "efficiency", "compile s")
+    print("".join(h.rjust(13) for h in header))
+    for r in result["records"]:
+        cells = (r["devices"], r["num_envs"], r["envs_per_device"], f"{r['steps_per_s']:.0f}",
+                 f"{r['speedup']:.2f}", f"{r['efficiency']:.2f}", f"{r['compile_s']:.1f}")
+        print("".join(str(c).rjust(13) for c in cells))
+    if result["note"]:
+        print(f"note: {result['note']}")
+
+
+def plot_devices_study(result: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    records = result["records"]
+    devices = [r["devices"] for r in records]
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    ax.plot(devices, [r["steps_per_s"] for r in records], marker="o", label="measured")
+    base = records[0]
+    ideal = [base["steps_per_s"] * d / base["devices"] for d in devices]
+    ax.plot(devices, ideal, "--", color="gray", label="linear")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("devices")
+    ax.set_ylabel("env-steps / s")
+    ax.set_title(f"Data-parallel PPO, {result['config']['scaling']} scaling, {result['device']}")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
 
 STUDIES: dict[str, tuple[Callable, Callable, Callable]] = {
     "length": (run_length_study, print_length_report, plot_length_study),
+    "devices": (run_devices_study, print_devices_report, plot_devices_study),
 }
 
 
@@ -490,6 +653,8 @@ def _default_memory_limit_gb(device: str) -> float:
 QUICK_DEFAULTS: dict[str, Any] = {
     "params": 5_000, "batches": [2], "min_log2": 4, "max_log2": 5, "fit_min_length": 1,
     "time_limit": 10.0, "repeats": 2,
+    "device_counts": [1, 2], "ppo_model": "gru", "ppo_d_model": 8, "ppo_envs": 8, "ppo_steps": 16,
+    "ppo_updates": 2,
 }
 
 
@@ -513,6 +678,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="skip configurations above this (default 75%% of RAM / 90%% of GPU)")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--out", type=Path, default=Path("bench_results/scaling"))
+    devices = p.add_argument_group("--study devices (data-parallel PPO, one process per count)")
+    devices.add_argument("--device-counts", type=int, nargs="+", default=None,
+                         help="device counts (default: powers of 2 up to the cores / GPUs)")
+    devices.add_argument("--scaling", choices=("strong", "weak"), default="strong",
+                         help="strong: --ppo-envs in all; weak: --ppo-envs per device")
+    devices.add_argument("--ppo-model", default="s5")
+    devices.add_argument("--ppo-d-model", type=int, default=64)
+    devices.add_argument("--ppo-envs", type=int, default=64)
+    devices.add_argument("--ppo-steps", type=int, default=128, help="rollout length T")
+    devices.add_argument("--ppo-minibatches", type=int, default=2)
+    devices.add_argument("--ppo-updates", type=int, default=5, help="updates per timed chunk")
+    p.add_argument("--devices-worker", default=None, help=argparse.SUPPRESS)
     if "--quick" in (sys.argv[1:] if argv is None else argv):
         p.set_defaults(**QUICK_DEFAULTS)
     args = p.parse_args(argv)
@@ -530,6 +707,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     jax.config.update("jax_platforms", "cuda" if args.device == "gpu" else "cpu")
     jax.config.update("jax_enable_compilation_cache", False)  # compile times must be real
+    if args.devices_worker:  # one device count of --study devices, in its own process
+        record = devices_worker(json.loads(args.devices_worker))
+        print(json.dumps(record))
+        return record
     if args.memory_limit_gb is None:
         args.memory_limit_gb = _default_memory_limit_gb(args.device)
     run, report, plot = STUDIES[args.study]
