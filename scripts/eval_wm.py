@@ -116,6 +116,28 @@ def returns_curve(metrics: dict, steps_per_iteration: int) -> dict:
             "final_return_per_seed": np.nanmean(tail, axis=1).tolist()}
 
 
+def run_in_chunks(agent, keys: jax.Array, per_chunk: int = 50) -> dict:
+    """Train `agent` for every seed in `keys` as train_wm.py does (compiled chunks of
+    iterations); metrics `{name: [seeds, iterations]}`."""
+    from functools import partial
+
+    from agents.common.runner import ChunkReport, compile_chunk, run_chunks
+
+    state = jax.jit(jax.vmap(agent.init))(keys)
+    chunk = jax.vmap(partial(agent.run, max_iterations=per_chunk), in_axes=(0, None))
+    compiled, _ = compile_chunk(chunk, state)
+    rows = []
+
+    def collect(report: ChunkReport) -> None:
+        rows.append(report.metrics)
+        print(f"  world-model agent: {report.done}/{agent.num_iterations} iterations, "
+              f"{report.seconds:.1f}s", flush=True)
+
+    run_chunks(compiled, state, done=0, total=agent.num_iterations, per_chunk=per_chunk,
+               callback=collect)
+    return {k: np.concatenate([r[k] for r in rows], axis=1) for k in rows[0]}
+
+
 def agent_vs_ppo(args) -> dict:
     """World-model agent vs recurrent PPO, same memory and same env steps per seed."""
     from agents.ppo.config import AlgoConfig, EnvConfig, LoggerConfig, NetworkConfig, TrainPPOConfig
@@ -153,12 +175,12 @@ def agent_vs_ppo(args) -> dict:
             logger=LoggerConfig(),
         )
         agent = make_agent(wm_config, wm_env, params)
-        _, wm_metrics = jax.jit(jax.vmap(agent.train))(keys)
+        wm_metrics = run_in_chunks(agent, keys)
         ppo = make_train(ppo_config, ppo_env, params)
         _, ppo_metrics = jax.jit(jax.vmap(lambda k: ppo.train(ppo.init(k))))(keys)
         out[name] = {
             "env_steps": steps,
-            "world_model_agent": returns_curve(jax.device_get(wm_metrics),
+            "world_model_agent": returns_curve(wm_metrics,
                                                wm_config.agent.steps_per_iteration),
             "ppo": returns_curve(jax.device_get(ppo_metrics),
                                  ppo_config.algo.steps_per_update),

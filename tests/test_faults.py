@@ -11,9 +11,9 @@
   saves, and resuming twice ends bit-identical (CPU) to a run that was never stopped.
 - A learning rate of 1e15 (a typo) makes update 2 non-finite: the run stops naming it and keeps
   the checkpoint of update 1.
-- Checkpoints that are truncated, not checkpoints, or from another model config raise
-  `CheckpointError` with the path and what is wrong; a crash while writing leaves the previous
-  checkpoint and no temporary file.
+- Resuming from a truncated checkpoint, or one with another model's state, raises
+  `CheckpointError` saying what is wrong (not a serializer stack trace); so does a damaged
+  header; a crash while writing leaves the previous checkpoint and no temporary file.
 """
 
 from __future__ import annotations
@@ -35,7 +35,10 @@ from agents.common.checkpoint import (
     save_checkpoint,
 )
 from agents.common.faults import NonFiniteError, StopSignals, TrainingInterrupted, check_finite
+from agents.common.run_dir import RunDir
 from agents.common.runner import run_chunks
+from agents.ppo.config import from_omegaconf, to_dict
+from agents.ppo.run import run_training
 
 # ------------------------------------------------------------------- host loop, no compiling
 
@@ -106,6 +109,7 @@ def test_second_ctrl_c_interrupts_at_once():
 
 
 # ------------------------------------------------------------------------------ checkpoints
+# (round trip, truncation, bit flips, foreign files, mismatched leaves: tests/test_checkpoint.py)
 
 
 def small_state(width: int = 3) -> dict:
@@ -114,43 +118,17 @@ def small_state(width: int = 3) -> dict:
             "step": np.int32(7)}
 
 
-def test_checkpoint_round_trip(tmp_path):
-    path = save_checkpoint(tmp_path / "c.ckpt", small_state(), {"update": 7})
-    state, metadata = load_checkpoint(path, small_state())
-    np.testing.assert_array_equal(state["params"]["w"], small_state()["params"]["w"])
-    assert metadata == {"update": 7}
-
-
 @pytest.mark.parametrize(
-    ("damage", "expected"),
-    [
-        (lambda data: data[: len(data) - 10], "truncated or corrupt"),
-        (lambda data: data[:5], "not an ssm_rl checkpoint"),
-        (lambda data: b"\x89PNG\r\n\x1a\n" + data[8:], "not an ssm_rl checkpoint"),
-        (lambda data: data[:-1] + bytes([data[-1] ^ 1]), "sha256"),
-        (lambda data: b"", "not an ssm_rl checkpoint"),
-        (lambda data: b"SSMRL-CKPT one 2 abc\n" + data, "not an ssm_rl checkpoint"),
-    ],
-    ids=["truncated", "header-only", "other-file", "bit-flip", "empty", "bad-header-number"],
+    "damage",
+    [lambda data: b"", lambda data: data[:5], lambda data: b"SSMRL-CKPT one 2 abc\n" + data],
+    ids=["empty", "header-cut", "header-not-numbers"],
 )
-def test_damaged_checkpoint_is_a_clear_error(tmp_path, damage, expected):
+def test_damaged_header_is_a_clear_error(tmp_path, damage):
     path = save_checkpoint(tmp_path / "c.ckpt", small_state())
     path.write_bytes(damage(path.read_bytes()))
-    with pytest.raises(CheckpointError, match=expected) as info:
+    with pytest.raises(CheckpointError, match="is not an ssm_rl checkpoint") as info:
         load_checkpoint(path, small_state())
     assert str(path) in str(info.value)
-
-
-def test_checkpoint_of_another_model_config_is_a_clear_error(tmp_path):
-    path = save_checkpoint(tmp_path / "c.ckpt", small_state(width=3))
-    with pytest.raises(CheckpointError, match=r"/params/w: float32\[3, 2\] in the file, "
-                                              r"float32\[4, 2\] expected"):
-        load_checkpoint(path, small_state(width=4))
-    other = {"params": {"kernel": np.zeros((3, 2), np.float32)}, "step": np.int32(0)}
-    with pytest.raises(CheckpointError, match="keys"):
-        load_checkpoint(path, other)
-    with pytest.raises(CheckpointError, match="no checkpoint at"):
-        load_checkpoint(tmp_path / "missing.ckpt", small_state())
 
 
 def test_crash_while_writing_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
@@ -164,6 +142,20 @@ def test_crash_while_writing_keeps_the_previous_checkpoint(tmp_path, monkeypatch
         save_checkpoint(path, small_state(), {"update": 2})
     assert read_metadata(path) == {"update": 1}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.ckpt"]  # no temporary left
+
+
+def test_resuming_a_bad_checkpoint_is_a_clear_error(tmp_path):
+    """`resume=<run dir>` whose checkpoint is truncated or holds another model's state."""
+    config = from_omegaconf(tiny_config())
+    run = RunDir(tmp_path)
+    run.write_config({**to_dict(config), "resume": None})
+    path = save_checkpoint(run.checkpoint_path, small_state(), {"update": 1})
+    resume = from_omegaconf({"resume": str(tmp_path)})
+    with pytest.raises(CheckpointError, match="does not match the train state at /"):
+        run_training(resume)
+    path.write_bytes(path.read_bytes()[:-3])
+    with pytest.raises(CheckpointError, match="truncated"):
+        run_training(resume)
 
 
 # ----------------------------------------------------------------- real PPO runs, killed

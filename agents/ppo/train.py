@@ -75,7 +75,7 @@ class Transition:
     reward: jax.Array  # [B]
     terminated: jax.Array  # [B] bool
     done: jax.Array  # [B] bool, terminated or truncated
-    final_value: jax.Array  # [B] value of the final observation where truncated, else 0
+    final_value: jax.Array  # [B] V(final observation) where truncated, not terminated; else 0
     episode_return: jax.Array  # [B] return of the episode that ended here (where done)
     episode_length: jax.Array  # [B]
 
@@ -167,8 +167,9 @@ class RecurrentPPO:
                 self.env_params,
             )
             done = terminated | truncated
+            bootstrap = truncated & ~terminated  # cut by the time limit, not by the task
             final_value = jax.lax.cond(
-                jnp.any(truncated),
+                jnp.any(bootstrap),
                 lambda: self.network.apply(
                     params,
                     memory,
@@ -187,7 +188,7 @@ class RecurrentPPO:
                 reward=reward.astype(jnp.float32),
                 terminated=terminated,
                 done=done,
-                final_value=jnp.where(truncated, final_value, 0.0),
+                final_value=jnp.where(bootstrap, final_value, 0.0),
                 episode_return=info["returned_episode_returns"],
                 episode_length=info["returned_episode_lengths"],
             )
@@ -289,7 +290,7 @@ class RecurrentPPO:
             params=params, opt_state=opt_state, rng=rng, update_step=state.update_step + 1
         )
         metrics = {k: jnp.mean(v) for k, v in loss_metrics.items()}
-        metrics["params/norm"] = optax.global_norm(params)  # also the host's NaN/inf check
+        metrics["params/norm"] = optax.tree.norm(params)  # also the host's NaN/inf check
         metrics.update(episode_metrics(traj))
         return state, metrics
 
