@@ -43,7 +43,7 @@ class Categorical:
 
 @struct.dataclass
 class MultiCategorical:
-    """Independent categoricals over `nvec = (n_0, ..., n_{k-1})` classes; actions int32 `[*batch, k]`.
+    """Independent categoricals over `nvec = (n_0, ..., n_{k-1})`; actions int32 `[*batch, k]`.
 
     `logits[*batch, sum(nvec)]` holds the components' logits side by side; the log-probability
     and entropy of the joint are the sums over components.
@@ -56,11 +56,13 @@ class MultiCategorical:
         bounds = [0]
         for n in self.nvec:
             bounds.append(bounds[-1] + n)
-        return [Categorical(self.logits[..., lo:hi]) for lo, hi in zip(bounds[:-1], bounds[1:])]
+        return [Categorical(self.logits[..., lo:hi])
+                for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
 
     def sample(self, key: jax.Array) -> jax.Array:
         keys = jax.random.split(key, len(self.nvec))
-        return jnp.stack([c.sample(k) for c, k in zip(self._components(), keys)], axis=-1)
+        parts = zip(self._components(), keys, strict=True)
+        return jnp.stack([c.sample(k) for c, k in parts], axis=-1)
 
     def log_prob(self, action: jax.Array) -> jax.Array:
         return sum(c.log_prob(action[..., i]) for i, c in enumerate(self._components()))

@@ -200,7 +200,9 @@ def validate(config: TrainPPOConfig, *, env_known: bool = False) -> None:
             raise ValueError(f"algo.{name}={getattr(algo, name)!r} must be >= 0")
     check_activation(config.network.activation)
     if "name" not in config.model:
-        raise ValueError(f"model needs a 'name' (one of {available_memories()}), got {config.model}")
+        raise ValueError(
+            f"model needs a 'name' (one of {available_memories()}), got {config.model}"
+        )
     make_memory(config.memory_name, **config.memory_options)  # raises on bad names/options
 
 

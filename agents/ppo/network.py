@@ -41,7 +41,9 @@ class ActorCritic(Memory):
     def setup(self) -> None:
         act = ACTIVATIONS[self.activation]
         orth = nn.initializers.orthogonal
-        self.actor_torso = nn.Sequential([nn.Dense(self.head_hidden, kernel_init=orth(2**0.5)), act])
+        self.actor_torso = nn.Sequential(
+            [nn.Dense(self.head_hidden, kernel_init=orth(2**0.5)), act]
+        )
         self.critic_torso = nn.Sequential(
             [nn.Dense(self.head_hidden, kernel_init=orth(2**0.5)), act]
         )

@@ -1,4 +1,4 @@
-"""Recurrent PPO, PureJaxRL-style: everything from rollout to optimiser step is one jittable function.
+"""Recurrent PPO, PureJaxRL-style: rollout to optimiser step in one jittable function.
 
 One update (per seed; B = num_envs, T = num_steps, M = num_minibatches):
 
@@ -239,7 +239,7 @@ class RecurrentPPO:
             "loss/entropy": entropy,
             # k3 estimator of KL(old || new): E[(r - 1) - log r]
             "loss/approx_kl": jnp.mean((ratio - 1.0) - log_ratio),
-            "loss/clip_fraction": jnp.mean((jnp.abs(ratio - 1.0) > algo.clip_eps).astype(jnp.float32)),
+            "loss/clip_fraction": jnp.mean(jnp.abs(ratio - 1.0) > algo.clip_eps),
         }
         return total, metrics
 
