@@ -2,12 +2,13 @@
 
 Stop signals. `StopSignals` turns SIGINT (Ctrl-C) and SIGTERM (`kill`, SLURM's time limit,
 preemption) into a request that the host loop honours at the next chunk boundary: the chunk in
-flight finishes, its checkpoint is written (even when periodic checkpoints are off), and the
-run ends with `TrainingInterrupted` (a `SystemExit` with status 128 + signal number, 130 for
-SIGINT, 143 for SIGTERM, what shells and schedulers expect). A second SIGINT while waiting
-interrupts at once (`KeyboardInterrupt`), keeping the previous checkpoint. SIGKILL cannot be
-caught: checkpoints are written to a temporary name and renamed (agents.common.checkpoint), so
-the last one is intact whenever the process dies.
+flight finishes (or, when the signal comes while the host is logging, the next one), its
+checkpoint is written (even when periodic checkpoints are off), and the run ends with
+`TrainingInterrupted` (a `SystemExit` with status 128 + signal number, 130 for SIGINT, 143 for
+SIGTERM, what shells and schedulers expect). A second SIGINT while waiting interrupts at once
+(`KeyboardInterrupt`), keeping the previous checkpoint. SIGKILL cannot be caught: checkpoints
+are written to a temporary name and renamed (agents.common.checkpoint), so the last one is
+intact whenever the process dies.
 
 Non-finite numbers. A chunk returns its per-update metrics (losses, parameter norm, ...) in one
 transfer; `check_finite` scans them on the host, so detection costs no extra device sync. The
@@ -72,13 +73,9 @@ class StopSignals:
             raise KeyboardInterrupt  # second Ctrl-C: stop now
         if self.signum is None:
             self.signum = signum
-            print(
-                f"\n{signal.Signals(signum).name} received: stopping after the current chunk "
-                "(its checkpoint is saved)" + ("; Ctrl-C again to stop now" if
-                                               signum == signal.SIGINT else ""),
-                file=sys.stderr,
-                flush=True,
-            )
+            again = "; Ctrl-C again to stop now" if signum == signal.SIGINT else ""
+            print(f"\n{signal.Signals(signum).name} received: stopping after the current chunk "
+                  f"(its checkpoint is saved){again}", file=sys.stderr, flush=True)
 
     def __enter__(self) -> StopSignals:
         try:
