@@ -176,12 +176,15 @@ def agent_vs_ppo(args) -> dict:
         )
         agent = make_agent(wm_config, wm_env, params)
         wm_metrics = run_in_chunks(agent, keys)
+        wm_curve = returns_curve(wm_metrics, wm_config.agent.steps_per_iteration)
+        partial_file = args.out / f"agent_{name}_world_model.json"
+        partial_file.write_text(json.dumps(wm_curve))  # kept if the PPO half fails
+        print("world-model agent", name, wm_curve["final_return"], flush=True)
         ppo = make_train(ppo_config, ppo_env, params)
         _, ppo_metrics = jax.jit(jax.vmap(lambda k: ppo.train(ppo.init(k))))(keys)
         out[name] = {
             "env_steps": steps,
-            "world_model_agent": returns_curve(wm_metrics,
-                                               wm_config.agent.steps_per_iteration),
+            "world_model_agent": wm_curve,
             "ppo": returns_curve(jax.device_get(ppo_metrics),
                                  ppo_config.algo.steps_per_update),
         }
