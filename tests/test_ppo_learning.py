@@ -8,10 +8,10 @@ the continuous one (a standard-normal policy); without memory the best possible 
 import jax
 import numpy as np
 import pytest
+from ppo_envs import make_cue_env
 
 from agents.ppo.config import AlgoConfig, NetworkConfig, TrainPPOConfig
 from agents.ppo.train import make_train
-from tests.ppo_envs import make_cue_env
 
 pytestmark = pytest.mark.slow
 

@@ -7,11 +7,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from ppo_envs import make_cue_env
 
 from agents.ppo.config import AlgoConfig, NetworkConfig, TrainPPOConfig
 from agents.ppo.network import ActorCritic
 from agents.ppo.train import make_train
-from tests.ppo_envs import make_cue_env
 
 T, B = 12, 6
 

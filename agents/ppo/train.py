@@ -168,6 +168,8 @@ class RecurrentPPO:
             )
             done = terminated | truncated
             bootstrap = truncated & ~terminated  # cut by the time limit, not by the task
+            # One extra memory step, only on steps where some env was truncated (under a vmap
+            # over seeds the cond becomes a select and runs every step: ~1 rollout step more).
             final_value = jax.lax.cond(
                 jnp.any(bootstrap),
                 lambda: self.network.apply(
