@@ -101,3 +101,38 @@ def run_chunks(
                 print(interrupted, file=sys.stderr, flush=True)
                 raise interrupted
     return state
+
+
+def log_chunk(
+    logger: Any,
+    report: ChunkReport,
+    *,
+    steps: int,
+    num_seeds: int,
+    resumed_at: int,
+    compile_seconds: float,
+    scalars_of_row: Callable[[dict, int], dict],
+) -> tuple[dict, float]:
+    """Log every row (update/iteration) of a chunk; returns `(last row's scalars, env steps/s)`.
+
+    `steps` is env steps per row; `resumed_at` the row count before this process started (its
+    first logged row also carries the compile time).
+    """
+    sps = report.count * steps * num_seeds / report.seconds
+    first = report.done - report.count
+    scalars: dict = {}
+    for i in range(report.count):
+        row = first + i + 1
+        scalars = scalars_of_row(report.metrics, i)
+        extra = {"perf/sps": sps} if i == report.count - 1 else {}
+        if row == resumed_at + 1:
+            extra["perf/compile_seconds"] = compile_seconds
+        logger.log(row, {**scalars, **extra}, {"env_steps": row * steps}, tb_step=row * steps)
+    return scalars, sps
+
+
+def advance_progress(logger: Any, env_steps: int, scalars: dict, sps: float) -> None:
+    """Advance the progress bar by `env_steps`, showing the mean episode return and SPS."""
+    returns = scalars["episode/return"]
+    shown = f"{np.nanmean(returns):.3f}" if np.isfinite(returns).any() else "-"
+    logger.advance(env_steps, {"return": shown, "sps": f"{sps:.0f}"})

@@ -31,7 +31,13 @@ from agents.common.distributed import (
 )
 from agents.common.run_dir import RunDir
 from agents.common.run_logger import RunLogger
-from agents.common.runner import ChunkReport, compile_chunk, run_chunks
+from agents.common.runner import (
+    ChunkReport,
+    advance_progress,
+    compile_chunk,
+    log_chunk,
+    run_chunks,
+)
 from agents.ppo.config import TrainPPOConfig, from_omegaconf, to_dict, validate
 from agents.ppo.train import PER_ENV_FIELDS, RecurrentPPO, make_train, seed_keys
 
@@ -115,16 +121,10 @@ def run_training(config: TrainPPOConfig, run_dir: str | Path | None = None) -> P
     ) as logger:
 
         def on_chunk(report: ChunkReport) -> None:
-            sps = report.count * steps * config.num_seeds / report.seconds
-            first = report.done - report.count
-            for i in range(report.count):
-                update = first + i + 1
-                scalars = _update_scalars(report.metrics, i)
-                extra = {"perf/sps": sps} if i == report.count - 1 else {}
-                if update == done + 1:
-                    extra["perf/compile_seconds"] = compile_seconds
-                logger.log(update, {**scalars, **extra}, {"env_steps": update * steps},
-                           tb_step=update * steps)
+            scalars, sps = log_chunk(
+                logger, report, steps=steps, num_seeds=config.num_seeds, resumed_at=done,
+                compile_seconds=compile_seconds, scalars_of_row=_update_scalars,
+            )
             if config.logger.checkpoint or report.stopping:
                 host_state = to_host(report.state)  # collective: every process gathers
                 if is_main_process():
@@ -134,9 +134,7 @@ def run_training(config: TrainPPOConfig, run_dir: str | Path | None = None) -> P
                         {"update": report.done, "env_steps": report.done * steps,
                          "config": stored_config},
                     )
-            returns = scalars["episode/return"]
-            shown = f"{np.nanmean(returns):.3f}" if np.isfinite(returns).any() else "-"
-            logger.advance(report.count * steps, {"return": shown, "sps": f"{sps:.0f}"})
+            advance_progress(logger, report.count * steps, scalars, sps)
 
         run_chunks(compiled, state, done=done, total=ppo.num_updates, per_chunk=per_chunk,
                    callback=on_chunk)

@@ -16,7 +16,13 @@ import numpy as np
 from agents.common.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from agents.common.run_dir import RunDir
 from agents.common.run_logger import RunLogger
-from agents.common.runner import ChunkReport, compile_chunk, run_chunks
+from agents.common.runner import (
+    ChunkReport,
+    advance_progress,
+    compile_chunk,
+    log_chunk,
+    run_chunks,
+)
 from agents.world_models.agent import DreamerAgent, make_agent
 from agents.world_models.config import TrainWMConfig, from_omegaconf, to_dict, validate
 
@@ -84,16 +90,10 @@ def run_training(config: TrainWMConfig, run_dir: str | Path | None = None) -> Pa
     ) as logger:
 
         def on_chunk(report: ChunkReport) -> None:
-            sps = report.count * steps * config.num_seeds / report.seconds
-            first = report.done - report.count
-            for i in range(report.count):
-                iteration = first + i + 1
-                scalars = iteration_scalars(report.metrics, i)
-                extra = {"perf/sps": sps} if i == report.count - 1 else {}
-                if iteration == done + 1:
-                    extra["perf/compile_seconds"] = compile_seconds
-                logger.log(iteration, {**scalars, **extra}, {"env_steps": iteration * steps},
-                           tb_step=iteration * steps)
+            scalars, sps = log_chunk(
+                logger, report, steps=steps, num_seeds=config.num_seeds, resumed_at=done,
+                compile_seconds=compile_seconds, scalars_of_row=iteration_scalars,
+            )
             if config.logger.checkpoint:
                 save_checkpoint(
                     run.checkpoint_path,
@@ -101,9 +101,7 @@ def run_training(config: TrainWMConfig, run_dir: str | Path | None = None) -> Pa
                     {"iteration": report.done, "env_steps": report.done * steps,
                      "config": stored_config},
                 )
-            returns = scalars["episode/return"]
-            shown = f"{np.nanmean(returns):.3f}" if np.isfinite(returns).any() else "-"
-            logger.advance(report.count * steps, {"return": shown, "sps": f"{sps:.0f}"})
+            advance_progress(logger, report.count * steps, scalars, sps)
 
         run_chunks(compiled, state, done=done, total=agent.num_iterations, per_chunk=per_chunk,
                    callback=on_chunk)
