@@ -8,9 +8,29 @@
 The run machinery (Hydra CLI, chunks, checkpoints, TensorBoard) is `agents.ppo.run`.
 """
 
-from agents.ppo.config import AlgoConfig, EnvConfig, NetworkConfig, TrainPPOConfig
-from agents.ppo.network import ActorCritic
-from agents.ppo.train import PPOState, RecurrentPPO, Transition, make_train, seed_keys
+# Imported lazily: importing the trainer imports gymnax, which starts the JAX backend, and a
+# multi-host run must call jax.distributed.initialize() before that (agents.ppo.cli does).
+_EXPORTS = {
+    "AlgoConfig": "agents.ppo.config",
+    "EnvConfig": "agents.ppo.config",
+    "NetworkConfig": "agents.ppo.config",
+    "TrainPPOConfig": "agents.ppo.config",
+    "ActorCritic": "agents.ppo.network",
+    "PPOState": "agents.ppo.train",
+    "RecurrentPPO": "agents.ppo.train",
+    "Transition": "agents.ppo.train",
+    "make_train": "agents.ppo.train",
+    "seed_keys": "agents.ppo.train",
+}
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'agents.ppo' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(_EXPORTS[name]), name)
+
 
 __all__ = [
     "ActorCritic",
