@@ -1,4 +1,5 @@
-"""Environment ids -> factories: `make(env_id)`, `suite(name)`, `register(env_id, factory)`.
+"""Environment ids -> factories: `make(env_id)`, `suite(name)`, `register(env_id, factory)`,
+`factory(env_id)`.
 
 Ids live in one dictionary, filled from `envs.popgym.POPGYM_IDS` at import and extended by
 `register` (e.g. meta-RL packages). `make` accepts canonical ids (popgym's class names such as
@@ -49,11 +50,10 @@ def register_alias(alias: str, env_id: str) -> None:
     _ALIASES[alias] = env_id
 
 
-def make(env_id: str, **kwargs: Any) -> tuple[Environment, EnvParams]:
-    """`(env, env_params)` for a registered id or alias, like `gymnax.make`.
+def factory(env_id: str) -> EnvFactory:
+    """The factory registered for `env_id` (or the id it aliases).
 
-    Keyword arguments are forwarded to the factory. Unknown ids raise `ValueError` naming the
-    closest registered ids.
+    Unknown ids raise `ValueError` naming the closest registered ids.
     """
     canonical = _ALIASES.get(env_id, env_id)
     if canonical not in _FACTORIES:
@@ -64,7 +64,16 @@ def make(env_id: str, **kwargs: Any) -> tuple[Environment, EnvParams]:
             f"Unknown env id {env_id!r}.{hint} List ids with envs.suite(name), "
             f"suites: {sorted(_SUITES)}."
         )
-    return _FACTORIES[canonical](**kwargs)
+    return _FACTORIES[canonical]
+
+
+def make(env_id: str, **kwargs: Any) -> tuple[Environment, EnvParams]:
+    """`(env, env_params)` for a registered id or alias, like `gymnax.make`.
+
+    Keyword arguments are forwarded to the factory. Unknown ids raise `ValueError` naming the
+    closest registered ids.
+    """
+    return factory(env_id)(**kwargs)
 
 
 def suite(name: str) -> list[str]:

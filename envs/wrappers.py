@@ -282,15 +282,20 @@ class VecEnv(GymnaxWrapper):
 
 
 def make_agent_env(
-    env_id: str, *, previous_action: bool = True, flatten_multidiscrete: bool = True
+    env_id: str,
+    *,
+    previous_action: bool = True,
+    flatten_multidiscrete: bool = True,
+    **env_options: Any,
 ) -> tuple[GymnaxWrapper, Any]:
     """`(env, params)` for agents: make -> [FlattenMultiDiscreteAction] -> ObservationEncoding
     -> [PreviousActionWrapper] -> LogWrapper.
 
     `flatten_multidiscrete` flattens only MultiDiscrete action spaces; `previous_action` adds
-    the previous action, previous reward and is-first flag to the observation.
+    the previous action, previous reward and is-first flag to the observation; `env_options`
+    go to the env's factory (`envs.registry.make(env_id, **env_options)`).
     """
-    env, params = make(env_id)
+    env, params = make(env_id, **env_options)
     if flatten_multidiscrete and isinstance(env.action_space(params), MultiDiscrete):
         env = FlattenMultiDiscreteAction(env)
     env = ObservationEncoding(env)

@@ -458,9 +458,12 @@ def run_length_study(args: argparse.Namespace) -> dict[str, Any]:
     limits = Limits(args.time_limit, int(args.memory_limit_gb * 2**30), args.repeats)
     series = build_series(args.models, args.params, tuple(args.backends))
     records: list[dict[str, Any]] = []
+    partial = args.out / f"scaling_length_{args.device}.partial.json"
+    partial.parent.mkdir(parents=True, exist_ok=True)
     for s in series:
         for batch in args.batches:
             records += run_series(s, batch, lengths, limits, log=print)
+            partial.write_text(json.dumps(records))  # what a cut-off sweep has measured so far
     models = [s.label for s in series]
     crossovers = [
         crossover(records, model, reference, batch, mode)

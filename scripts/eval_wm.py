@@ -140,7 +140,8 @@ def run_in_chunks(agent, keys: jax.Array, per_chunk: int = 50) -> dict:
 
 def agent_vs_ppo(args) -> dict:
     """World-model agent vs recurrent PPO, same memory and same env steps per seed."""
-    from agents.ppo.config import AlgoConfig, EnvConfig, LoggerConfig, NetworkConfig, TrainPPOConfig
+    from agents.common.config import EnvConfig, LoggerConfig
+    from agents.ppo.config import AlgoConfig, NetworkConfig, TrainPPOConfig
     from agents.ppo.train import make_train
     from agents.world_models.agent import make_agent
     from agents.world_models.config import AgentConfig, TrainWMConfig, WorldModelConfig

@@ -28,9 +28,11 @@ from agents.ppo.config import from_omegaconf  # noqa: E402
 from agents.ppo.in_context import (  # noqa: E402
     format_curves,
     in_context_curves,
+    meta_split_envs,
     plot_in_context_curves,
 )
-from agents.ppo.meta_experiment import meta_agent_env, train_meta  # noqa: E402
+from agents.ppo.meta_experiment import train_meta  # noqa: E402
+from envs.meta import SUITE_IDS  # noqa: E402
 from envs.meta.splits import SUITES  # noqa: E402
 
 
@@ -56,7 +58,7 @@ def main() -> None:
     args = parser.parse_args()
 
     env_options = {
-        "base_envs": tuple(args.base_envs) if args.base_envs else None,
+        "base_envs": args.base_envs,
         "episodes_per_trial": args.episodes_per_trial,
         "episode_length": args.episode_length,
         "obs_width": args.obs_width,
@@ -65,7 +67,8 @@ def main() -> None:
     }
     config = from_omegaconf(
         {
-            "env": {"suite": "meta", "id": "MetaGymnax-train"},  # unused: env passed directly
+            "env": {"suite": "meta", "id": f"{SUITE_IDS[args.suite]}-train",
+                    "options": env_options},
             "model": {"name": args.model, "d_model": args.d_model, "input_projection": True},
             "network": {"head_hidden": args.d_model},
             "algo": {
@@ -82,15 +85,12 @@ def main() -> None:
         }
     )
     start = time.perf_counter()
-    ppo, params, returns = train_meta(args.suite, env_options, config, progress=print)
+    ppo, params, returns = train_meta(config, progress=print)
     train_s = time.perf_counter() - start
     print(f"compile + train: {train_s:.0f} s")
 
     start = time.perf_counter()
-    splits = {
-        split: meta_agent_env(args.suite, split, **env_options)
-        for split in ("train", "test_projections")
-    }
+    splits = meta_split_envs(config, ("train", "test_projections"))
     curves = in_context_curves(ppo, params, splits, jax.random.PRNGKey(args.seed + 1), args.trials)
     print(f"evaluation: {time.perf_counter() - start:.0f} s")
     print(format_curves(curves))

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 from agents.ppo.config import from_omegaconf
-from agents.ppo.in_context import trial_episode_returns
-from agents.ppo.meta_experiment import meta_agent_env, train_meta
+from agents.ppo.in_context import meta_split_envs, trial_episode_returns
+from agents.ppo.meta_experiment import train_meta
 
 # A pool of 4 projections of CartPole (square 4x4 observation maps, so the first observation
 # does not reveal the task), 3 episodes of at most 100 steps per trial.
 ENV_OPTIONS = dict(
-    base_envs=("CartPole-v1",),
+    base_envs=["CartPole-v1"],
     episode_length=100,
     episodes_per_trial=3,
     obs_width=4,
@@ -24,7 +24,7 @@ ENV_OPTIONS = dict(
 def test_within_trial_return_rises():
     config = from_omegaconf(
         {
-            "env": {"suite": "meta", "id": "MetaGymnax-train"},
+            "env": {"suite": "meta", "id": "MetaGymnax-train", "options": ENV_OPTIONS},
             "model": {"name": "gru", "d_model": 64, "input_projection": True},
             "network": {"head_hidden": 64},
             "algo": {
@@ -39,8 +39,8 @@ def test_within_trial_return_rises():
             "seed": 1,
         }
     )
-    ppo, params, train_returns = train_meta("meta_gymnax", ENV_OPTIONS, config)
-    env, env_params = meta_agent_env("meta_gymnax", "train", **ENV_OPTIONS)
+    ppo, params, train_returns = train_meta(config)
+    env, env_params = meta_split_envs(config, ("train",))["train"]
     returns = trial_episode_returns(ppo, params, env, env_params, jax.random.PRNGKey(7), 512)
     agent, random = np.asarray(returns["agent"]), np.asarray(returns["random"])
     assert np.isfinite(agent).all() and agent.shape == (512, 3)

@@ -164,3 +164,22 @@ def test_vmapped_resets_draw_independent_tasks():
     # Different envs in the batch draw different tasks (base env and projection).
     assert len({tuple(np.asarray(m).ravel().round(5)) for m in states.task.obs_matrix}) == 16
     assert set(np.asarray(states.task.base_index)) == {0, 1}
+
+
+def test_config_env_options_reach_training_and_evaluation_envs():
+    """`env.options` of a PPO config build the trainer's env and every evaluation split alike."""
+    from agents.ppo.config import from_omegaconf
+    from agents.ppo.in_context import meta_split_envs
+    from agents.ppo.train import make_train
+
+    options = {"episodes_per_trial": 2, "obs_width": 5, "base_envs": ["CartPole-v1"]}
+    config = from_omegaconf({
+        "env": {"suite": "meta", "id": "MetaGymnax-train", "options": options},
+        "model": {"name": "gru", "d_model": 8},
+        "algo": {"num_envs": 2, "num_steps": 4, "num_minibatches": 1, "total_timesteps": 8},
+    })
+    ppo = make_train(config)
+    assert int(ppo.env_params.episodes_per_trial) == 2
+    for split, (env, params) in meta_split_envs(config, ("train", "test_projections")).items():
+        assert int(params.episodes_per_trial) == 2, split
+        assert env.observation_space(params).shape == ppo.env.observation_space(ppo.env_params).shape

@@ -51,7 +51,7 @@ def test_world_model_learns_reward_that_depends_on_the_first_observation():
 
 
 def tiny_config(**overrides):
-    from agents.ppo.config import EnvConfig, LoggerConfig
+    from agents.common.config import EnvConfig, LoggerConfig
     from agents.world_models.config import AgentConfig, TrainWMConfig, WorldModelConfig
 
     return TrainWMConfig(

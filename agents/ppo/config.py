@@ -16,19 +16,18 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
+from agents.common.config import (
+    EnvConfig,
+    LoggerConfig,
+    MemoryChoice,
+    build_config,
+    positive_int,
+    validate_env,
+    validate_model,
+)
 from agents.common.distributed import DistributedConfig
-
-
-@dataclass
-class EnvConfig:
-    """Which environment, from which suite, with which agent-side wrappers."""
-
-    suite: str = "popgym"  # a suite of envs.registry, or "any" (every registered id)
-    id: str = "RepeatPreviousEasy"
-    previous_action: bool = True  # previous action, reward and is-first flag in the observation
-    flatten_multidiscrete: bool = True  # MultiDiscrete actions as one categorical
 
 
 @dataclass
@@ -70,17 +69,7 @@ class AlgoConfig:
 
 
 @dataclass
-class LoggerConfig:
-    """Host-side run machinery: chunking, TensorBoard, progress bar, checkpoints."""
-
-    updates_per_chunk: int = 1  # jitted updates between host callbacks
-    tensorboard: bool = True
-    progress_bar: bool = True
-    checkpoint: bool = True  # save the whole train state after every chunk
-
-
-@dataclass
-class TrainPPOConfig:
+class TrainPPOConfig(MemoryChoice):
     """A whole run. `model` is `{"name": <memory>, **make_memory options}`."""
 
     env: EnvConfig = field(default_factory=EnvConfig)
@@ -97,14 +86,6 @@ class TrainPPOConfig:
     # shards the env batch over all devices, so num_envs must divide over them
     distributed: DistributedConfig = field(default_factory=DistributedConfig)
 
-    @property
-    def memory_name(self) -> str:
-        return str(self.model["name"])
-
-    @property
-    def memory_options(self) -> dict[str, Any]:
-        return {k: v for k, v in self.model.items() if k != "name"}
-
 
 def register_configs() -> None:
     """Register the schema `train_ppo_schema` in Hydra's ConfigStore (idempotent)."""
@@ -118,42 +99,7 @@ def from_omegaconf(cfg: DictConfig | dict) -> TrainPPOConfig:
 
     Unknown keys raise ValueError naming them and the allowed keys.
     """
-    if isinstance(cfg, DictConfig):
-        cfg = OmegaConf.to_container(cfg, resolve=True)
-    cfg = {k: v for k, v in cfg.items() if k != "hydra"}
-    return _build(TrainPPOConfig, cfg, "")
-
-
-def _build(cls: type, values: dict, prefix: str):
-    if not isinstance(values, dict):
-        where = prefix.rstrip(".") or "the config"
-        raise TypeError(f"{where} must be a mapping of keys to values, got {values!r}")
-    names = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - set(names))
-    if unknown:
-        raise ValueError(
-            f"unknown config key(s) {[prefix + k for k in unknown]}; allowed under "
-            f"{prefix.rstrip('.') or 'the top level'}: {sorted(names)}"
-        )
-    kwargs = {}
-    for name, value in values.items():
-        default = getattr(cls(), name)
-        if dataclasses.is_dataclass(default):
-            kwargs[name] = _build(type(default), value, f"{prefix}{name}.")
-        else:
-            _check_type(f"{prefix}{name}", value, default)
-            kwargs[name] = value
-    return cls(**kwargs)
-
-
-def _check_type(name: str, value: Any, default: Any) -> None:
-    """TypeError unless `value` has the type of the field's default (an int passes for a float;
-    fields that default to None take anything)."""
-    if default is None:
-        return
-    allowed = (int, float) if type(default) is float else (type(default),)
-    if isinstance(value, bool) != isinstance(default, bool) or not isinstance(value, allowed):
-        raise TypeError(f"{name}={value!r} must be of type {type(default).__name__}")
+    return build_config(TrainPPOConfig, cfg)
 
 
 def to_dict(config: TrainPPOConfig) -> dict[str, Any]:
@@ -166,17 +112,16 @@ def validate(config: TrainPPOConfig, *, env_known: bool = False) -> None:
     `env_known=True` skips the env-id check (an env object is supplied directly).
     """
     from agents.ppo.network import check_activation
-    from ssm_rl.memory import available_memories, make_memory
 
     if not env_known:
-        _validate_env(config.env)
+        validate_env(config.env)
     algo = config.algo
     for name in ("total_timesteps", "num_envs", "num_steps", "update_epochs", "num_minibatches"):
-        _positive_int(f"algo.{name}", getattr(algo, name))
+        positive_int(f"algo.{name}", getattr(algo, name))
     for name in ("num_seeds",):
-        _positive_int(name, getattr(config, name))
-    _positive_int("logger.updates_per_chunk", config.logger.updates_per_chunk)
-    _positive_int("network.head_hidden", config.network.head_hidden)
+        positive_int(name, getattr(config, name))
+    positive_int("logger.updates_per_chunk", config.logger.updates_per_chunk)
+    positive_int("network.head_hidden", config.network.head_hidden)
     if algo.num_envs % algo.num_minibatches:
         divisors = [d for d in range(1, algo.num_envs + 1) if algo.num_envs % d == 0]
         raise ValueError(
@@ -199,27 +144,4 @@ def validate(config: TrainPPOConfig, *, env_known: bool = False) -> None:
         if not getattr(algo, name) >= 0:
             raise ValueError(f"algo.{name}={getattr(algo, name)!r} must be >= 0")
     check_activation(config.network.activation)
-    if "name" not in config.model:
-        raise ValueError(
-            f"model needs a 'name' (one of {available_memories()}), got {config.model}"
-        )
-    make_memory(config.memory_name, **config.memory_options)  # raises on bad names/options
-
-
-def _validate_env(env: EnvConfig) -> None:
-    from envs import registry
-
-    allowed = registry.registered_ids() if env.suite == "any" else registry.suite(env.suite)
-    if env.id not in allowed:
-        # Aliases (e.g. popgym's gym ids) resolve through make; anything else is an error.
-        try:
-            registry.make(env.id)
-        except ValueError:
-            raise ValueError(
-                f"env.id={env.id!r} is not in suite {env.suite!r}; allowed: {allowed}"
-            ) from None
-
-
-def _positive_int(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name}={value!r} must be a positive integer")
+    validate_model(config)

@@ -26,11 +26,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from agents.common.action_heads import env_action
+from agents.common.config import make_env
 from agents.ppo.config import TrainPPOConfig
 from agents.ppo.network import ActorCritic
 from agents.ppo.train import RecurrentPPO
 from envs.meta.splits import SPLIT_NAMES
-from envs.wrappers import VecEnv, make_agent_env
+from envs.wrappers import VecEnv
 
 POLICIES = ("agent", "agent_episode_reset", "random")
 
@@ -44,12 +45,7 @@ def meta_split_envs(
     if not sep or not prefix.startswith("Meta"):
         raise ValueError(f"env.id={config.env.id!r} is not a meta id like 'MetaGymnax-train'")
     return {
-        split: make_agent_env(
-            f"{prefix}-{split}",
-            previous_action=config.env.previous_action,
-            flatten_multidiscrete=config.env.flatten_multidiscrete,
-        )
-        for split in splits
+        split: make_env(config.env, f"{prefix}-{split}") for split in splits
     }
 
 

@@ -1,11 +1,12 @@
 """Train recurrent PPO on a meta-RL suite with task options, then measure in-context curves.
 
-The Hydra entry point (`scripts/train_ppo.py env=meta_gymnax`) trains on a registered split
-with its default options; this module takes any `envs.meta.make_meta_env` options (base envs,
-episode length, widths, a finite projection pool, ...) for experiments and tests:
+The Hydra entry point (`scripts/train_ppo.py env=meta_gymnax`) trains through the chunked
+runner with checkpoints; this module trains one seed in memory and returns the per-update trial
+returns, for experiments and tests. Task options (base envs, episode length, widths, a finite
+projection pool, ...: `envs.meta.make_meta_env`) come from `config.env.options`:
 
-    ppo, params, returns = train_meta("meta_gymnax", env_options, config)
-    curves = in_context_curves(ppo, params, {"train": meta_agent_env(...)}, key)
+    ppo, params, returns = train_meta(config)
+    curves = in_context_curves(ppo, params, meta_split_envs(config), key)
 
 `scripts/meta_in_context.py` is its command line.
 """
@@ -22,39 +23,20 @@ import numpy as np
 
 from agents.ppo.config import TrainPPOConfig
 from agents.ppo.train import RecurrentPPO, make_train
-from envs.meta import make_meta_env
-from envs.wrappers import LogWrapper, ObservationEncoding, PreviousActionWrapper
-
-
-def meta_agent_env(
-    suite: str, split: str, previous_action: bool = True, **env_options: Any
-) -> tuple[Any, Any]:
-    """`(env, params)` of a meta split wrapped for agents, as `envs.wrappers.make_agent_env`
-    wraps a registered id: ObservationEncoding -> [PreviousActionWrapper] -> LogWrapper."""
-    env, params = make_meta_env(suite, split, **env_options)
-    env = ObservationEncoding(env)
-    if previous_action:
-        env = PreviousActionWrapper(env)
-    return LogWrapper(env), params
 
 
 def train_meta(
-    suite: str,
-    env_options: dict[str, Any],
     config: TrainPPOConfig,
     updates_per_chunk: int = 10,
     progress: Callable[[str], None] | None = None,
 ) -> tuple[RecurrentPPO, Any, np.ndarray]:
-    """Train one seed (`config.seed`) on split "train" of `suite` with `env_options`.
+    """Train one seed (`config.seed`) on the meta split `config.env.id` with `config.env.options`.
 
     Returns `(ppo, params, trial_returns[num_updates])`: the trainer, the final network
     parameters and the mean return of the trials that ended in each update (NaN where none
     did). `progress` receives one line per chunk of `updates_per_chunk` updates.
     """
-    env, env_params = meta_agent_env(
-        suite, "train", previous_action=config.env.previous_action, **env_options
-    )
-    ppo = make_train(config, env, env_params)
+    ppo = make_train(config)
     state = jax.jit(ppo.init)(jax.random.PRNGKey(config.seed))
     start = time.perf_counter()
     chunk = jax.jit(ppo.run, static_argnums=2).lower(state, jnp.int32(1), updates_per_chunk)

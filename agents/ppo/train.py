@@ -38,11 +38,12 @@ import optax
 from flax import struct
 
 from agents.common.action_heads import ActionHead, env_action
+from agents.common.config import make_env
 from agents.common.distributed import shard_env_axis
 from agents.common.returns import gae, next_values
 from agents.ppo.config import TrainPPOConfig, validate
 from agents.ppo.network import ActorCritic
-from envs.wrappers import VecEnv, make_agent_env
+from envs.wrappers import VecEnv
 from ssm_rl.memory import make_memory
 
 
@@ -86,11 +87,7 @@ class RecurrentPPO:
     def __init__(self, config: TrainPPOConfig, env: Any = None, env_params: Any = None):
         validate(config, env_known=env is not None)
         if env is None:
-            env, env_params = make_agent_env(
-                config.env.id,
-                previous_action=config.env.previous_action,
-                flatten_multidiscrete=config.env.flatten_multidiscrete,
-            )
+            env, env_params = make_env(config.env)
         self.config = config
         self.algo = config.algo
         self.env = VecEnv(env)

@@ -26,6 +26,7 @@ import optax
 from flax import struct
 from gymnax.environments import spaces
 
+from agents.common.config import make_env
 from agents.common.dreamer_math import ReturnScale, TwoHot
 from agents.world_models.actor_critic import Actor, ActorCriticConfig, Critic, actor_critic_loss
 from agents.world_models.config import TrainWMConfig, validate
@@ -39,7 +40,7 @@ from agents.world_models.world_model import (
     features,
     world_model_loss,
 )
-from envs.wrappers import VecEnv, make_agent_env
+from envs.wrappers import VecEnv
 from ssm_rl.memory import make_memory
 
 
@@ -75,11 +76,7 @@ class DreamerAgent:
         validate(config, env_known=env is not None)
         self.config = config
         if env is None:
-            env, env_params = make_agent_env(
-                config.env.id,
-                previous_action=config.env.previous_action,
-                flatten_multidiscrete=config.env.flatten_multidiscrete,
-            )
+            env, env_params = make_env(config.env)
         action_space = env.action_space(env_params)
         if not isinstance(action_space, spaces.Discrete):
             raise ValueError(

@@ -16,9 +16,17 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from agents.ppo.config import EnvConfig, LoggerConfig, _build, _positive_int, _validate_env
+from agents.common.config import (
+    EnvConfig,
+    LoggerConfig,
+    MemoryChoice,
+    build_config,
+    positive_int,
+    validate_env,
+    validate_model,
+)
 
 
 @dataclass
@@ -80,7 +88,7 @@ class AgentConfig:
 
 
 @dataclass
-class TrainWMConfig:
+class TrainWMConfig(MemoryChoice):
     """A whole run; `model` is `{"name": <memory>, **make_memory options}`."""
 
     env: EnvConfig = field(default_factory=EnvConfig)
@@ -92,14 +100,6 @@ class TrainWMConfig:
     num_seeds: int = 1
     resume: str | None = None
 
-    @property
-    def memory_name(self) -> str:
-        return str(self.model["name"])
-
-    @property
-    def memory_options(self) -> dict[str, Any]:
-        return {k: v for k, v in self.model.items() if k != "name"}
-
 
 def register_configs() -> None:
     """Register the schema `train_wm_schema` in Hydra's ConfigStore (idempotent)."""
@@ -110,10 +110,7 @@ def register_configs() -> None:
 
 def from_omegaconf(cfg: DictConfig | dict) -> TrainWMConfig:
     """A composed Hydra config (or nested dict) -> `TrainWMConfig`; unknown keys raise."""
-    if isinstance(cfg, DictConfig):
-        cfg = OmegaConf.to_container(cfg, resolve=True)
-    cfg = {k: v for k, v in cfg.items() if k != "hydra"}
-    return _build(TrainWMConfig, cfg, "")
+    return build_config(TrainWMConfig, cfg)
 
 
 def to_dict(config: TrainWMConfig) -> dict[str, Any]:
@@ -122,21 +119,19 @@ def to_dict(config: TrainWMConfig) -> dict[str, Any]:
 
 def validate(config: TrainWMConfig, *, env_known: bool = False) -> None:
     """ValueError naming the first bad value and what is allowed; runs before compiling."""
-    from ssm_rl.memory import available_memories, make_memory
-
     if not env_known:
-        _validate_env(config.env)
+        validate_env(config.env)
     agent, wm = config.agent, config.world_model
     for name in ("total_timesteps", "num_envs", "env_steps_per_iteration", "prefill",
                  "replay_capacity", "batch_size", "batch_length", "imag_batch", "horizon"):
-        _positive_int(f"agent.{name}", getattr(agent, name))
+        positive_int(f"agent.{name}", getattr(agent, name))
     if not isinstance(agent.updates_per_iteration, int) or agent.updates_per_iteration < 0:
         raise ValueError(f"agent.updates_per_iteration={agent.updates_per_iteration!r} must be "
                          "a non-negative integer")
     for name in ("latent_groups", "latent_classes", "width", "mlp_layers", "reward_bins"):
-        _positive_int(f"world_model.{name}", getattr(wm, name))
-    _positive_int("num_seeds", config.num_seeds)
-    _positive_int("logger.updates_per_chunk", config.logger.updates_per_chunk)
+        positive_int(f"world_model.{name}", getattr(wm, name))
+    positive_int("num_seeds", config.num_seeds)
+    positive_int("logger.updates_per_chunk", config.logger.updates_per_chunk)
     if agent.imag_context < 2:
         raise ValueError(f"agent.imag_context={agent.imag_context!r} must be >= 2")
     longest = max(agent.batch_length, agent.imag_context)
@@ -162,8 +157,4 @@ def validate(config: TrainWMConfig, *, env_known: bool = False) -> None:
             raise ValueError(f"agent.{name}={getattr(agent, name)!r} must be > 0")
     if not wm.learning_rate > 0:
         raise ValueError(f"world_model.learning_rate={wm.learning_rate!r} must be > 0")
-    if "name" not in config.model:
-        raise ValueError(
-            f"model needs a 'name' (one of {available_memories()}), got {config.model}"
-        )
-    make_memory(config.memory_name, **config.memory_options)
+    validate_model(config)

@@ -1,0 +1,160 @@
+"""Config pieces every trainer shares: the env and logger sections, the `model` section's
+accessors, dict -> dataclass conversion with unknown-key and type errors, and value checks.
+
+A trainer's config is a tree of dataclasses (its Hydra schema); `build_config` turns a composed
+Hydra config or a plain nested dict into that tree, naming any unknown key and the keys allowed
+where it appeared.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from omegaconf import DictConfig, OmegaConf
+
+T = TypeVar("T")
+
+
+@dataclass
+class EnvConfig:
+    """Which environment, from which suite, with which agent-side wrappers.
+
+    `options` are keyword arguments of the env's factory, e.g. for a meta id
+    `env.options={episodes_per_trial: 4, num_projections: 16}` (see `envs.registry.make`).
+    """
+
+    suite: str = "popgym"  # a suite of envs.registry, or "any" (every registered id)
+    id: str = "RepeatPreviousEasy"
+    previous_action: bool = True  # previous action, reward and is-first flag in the observation
+    flatten_multidiscrete: bool = True  # MultiDiscrete actions as one categorical
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class LoggerConfig:
+    """Host-side run machinery: chunking, TensorBoard, progress bar, checkpoints."""
+
+    updates_per_chunk: int = 1  # jitted updates between host callbacks
+    tensorboard: bool = True
+    progress_bar: bool = True
+    checkpoint: bool = True  # save the whole train state after every chunk
+
+
+def make_env(env: EnvConfig, env_id: str | None = None) -> tuple[Any, Any]:
+    """`(agent env, env params)` of `env` (or of `env_id`, e.g. a sibling split, with the same
+    wrappers and options): `envs.wrappers.make_agent_env`."""
+    from envs.wrappers import make_agent_env
+
+    return make_agent_env(
+        env.id if env_id is None else env_id,
+        previous_action=env.previous_action,
+        flatten_multidiscrete=env.flatten_multidiscrete,
+        **env.options,
+    )
+
+
+class MemoryChoice:
+    """Accessors of a config's `model` field, `{"name": <memory>, **make_memory options}`."""
+
+    model: dict[str, Any]
+
+    @property
+    def memory_name(self) -> str:
+        return str(self.model["name"])
+
+    @property
+    def memory_options(self) -> dict[str, Any]:
+        return {k: v for k, v in self.model.items() if k != "name"}
+
+
+def build_config(cls: type[T], cfg: DictConfig | dict) -> T:
+    """A composed Hydra config (or a plain nested dict) -> dataclass `cls`.
+
+    Unknown keys raise ValueError naming them and the allowed keys; a value whose type differs
+    from its field's default raises TypeError. The `hydra` node is ignored.
+    """
+    if isinstance(cfg, DictConfig):
+        cfg = OmegaConf.to_container(cfg, resolve=True)
+    cfg = {k: v for k, v in cfg.items() if k != "hydra"}
+    return _build(cls, cfg, "")
+
+
+def _build(cls: type, values: dict, prefix: str):
+    if not isinstance(values, dict):
+        where = prefix.rstrip(".") or "the config"
+        raise TypeError(f"{where} must be a mapping of keys to values, got {values!r}")
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ValueError(
+            f"unknown config key(s) {[prefix + k for k in unknown]}; allowed under "
+            f"{prefix.rstrip('.') or 'the top level'}: {sorted(names)}"
+        )
+    kwargs = {}
+    for name, value in values.items():
+        default = getattr(cls(), name)
+        if dataclasses.is_dataclass(default):
+            kwargs[name] = _build(type(default), value, f"{prefix}{name}.")
+        else:
+            _check_type(f"{prefix}{name}", value, default)
+            kwargs[name] = value
+    return cls(**kwargs)
+
+
+def _check_type(name: str, value: Any, default: Any) -> None:
+    """TypeError unless `value` has the type of the field's default (an int passes for a float;
+    fields that default to None take anything)."""
+    if default is None:
+        return
+    allowed = (int, float) if type(default) is float else (type(default),)
+    if isinstance(value, bool) != isinstance(default, bool) or not isinstance(value, allowed):
+        raise TypeError(f"{name}={value!r} must be of type {type(default).__name__}")
+
+
+def positive_int(name: str, value: Any) -> None:
+    """ValueError unless `value` is an int >= 1 (bools refused)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name}={value!r} must be a positive integer")
+
+
+def validate_env(env: EnvConfig) -> None:
+    """ValueError if `env.id` is not in `env.suite` (aliases pass) or `env.options` names a
+    keyword the env's factory does not take."""
+    from envs import registry
+
+    allowed = registry.registered_ids() if env.suite == "any" else registry.suite(env.suite)
+    if env.id not in allowed:
+        # Aliases (e.g. popgym's gym ids) resolve through make; anything else is an error.
+        try:
+            registry.make(env.id)
+        except ValueError:
+            raise ValueError(
+                f"env.id={env.id!r} is not in suite {env.suite!r}; allowed: {allowed}"
+            ) from None
+    if env.options:
+        signature = inspect.signature(registry.factory(env.id))
+        try:
+            signature.bind(**env.options)
+        except TypeError:
+            keywords = [
+                p.name for p in signature.parameters.values()
+                if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+            ]
+            raise ValueError(
+                f"env.options={env.options!r} do not fit env {env.id!r}; its options: {keywords}"
+            ) from None
+
+
+def validate_model(config: MemoryChoice) -> None:
+    """ValueError if `config.model` lacks a registered memory `name` or has options that memory
+    does not take."""
+    from ssm_rl.memory import available_memories, make_memory
+
+    if "name" not in config.model:
+        raise ValueError(
+            f"model needs a 'name' (one of {available_memories()}), got {config.model}"
+        )
+    make_memory(config.memory_name, **config.memory_options)
