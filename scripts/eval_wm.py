@@ -116,25 +116,22 @@ def returns_curve(metrics: dict, steps_per_iteration: int) -> dict:
             "final_return_per_seed": np.nanmean(tail, axis=1).tolist()}
 
 
-def run_in_chunks(agent, keys: jax.Array, per_chunk: int = 50) -> dict:
-    """Train `agent` for every seed in `keys` as train_wm.py does (compiled chunks of
-    iterations); metrics `{name: [seeds, iterations]}`."""
-    from functools import partial
+def run_in_chunks(trainer, keys: jax.Array, total: int, label: str, per_chunk: int = 50) -> dict:
+    """Train one seed per key of `keys` as the training scripts do (seed-by-seed init, one
+    compiled chunk of `per_chunk` iterations run until `total`); metrics `{name: [seeds, total]}`.
+    `trainer` is a world-model agent or a recurrent PPO trainer (`run(state, n, max_n)`)."""
+    from agents.common.runner import ChunkReport, compile_chunk, init_seeds, run_chunks
 
-    from agents.common.runner import ChunkReport, compile_chunk, run_chunks
-
-    state = jax.jit(jax.vmap(agent.init))(keys)
-    chunk = jax.vmap(partial(agent.run, max_iterations=per_chunk), in_axes=(0, None))
+    state = init_seeds(trainer.init, keys)
+    chunk = jax.vmap(lambda s, n: trainer.run(s, n, per_chunk), in_axes=(0, None))
     compiled, _ = compile_chunk(chunk, state)
     rows = []
 
     def collect(report: ChunkReport) -> None:
         rows.append(report.metrics)
-        print(f"  world-model agent: {report.done}/{agent.num_iterations} iterations, "
-              f"{report.seconds:.1f}s", flush=True)
+        print(f"  {label}: {report.done}/{total}, {report.seconds:.1f}s", flush=True)
 
-    run_chunks(compiled, state, done=0, total=agent.num_iterations, per_chunk=per_chunk,
-               callback=collect)
+    run_chunks(compiled, state, done=0, total=total, per_chunk=per_chunk, callback=collect)
     return {k: np.concatenate([r[k] for r in rows], axis=1) for k in rows[0]}
 
 
@@ -176,18 +173,17 @@ def agent_vs_ppo(args) -> dict:
             logger=LoggerConfig(),
         )
         agent = make_agent(wm_config, wm_env, params)
-        wm_metrics = run_in_chunks(agent, keys)
+        wm_metrics = run_in_chunks(agent, keys, agent.num_iterations, "world-model agent")
         wm_curve = returns_curve(wm_metrics, wm_config.agent.steps_per_iteration)
         partial_file = args.out / f"agent_{name}_world_model.json"
         partial_file.write_text(json.dumps(wm_curve))  # kept if the PPO half fails
         print("world-model agent", name, wm_curve["final_return"], flush=True)
         ppo = make_train(ppo_config, ppo_env, params)
-        _, ppo_metrics = jax.jit(jax.vmap(lambda k: ppo.train(ppo.init(k))))(keys)
+        ppo_metrics = run_in_chunks(ppo, keys, ppo.num_updates, "ppo", per_chunk=10)
         out[name] = {
             "env_steps": steps,
             "world_model_agent": wm_curve,
-            "ppo": returns_curve(jax.device_get(ppo_metrics),
-                                 ppo_config.algo.steps_per_update),
+            "ppo": returns_curve(ppo_metrics, ppo_config.algo.steps_per_update),
         }
         print("agent vs ppo", name, {k: v["final_return"] for k, v in out[name].items()
                                      if isinstance(v, dict)}, flush=True)

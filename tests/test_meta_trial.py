@@ -182,4 +182,5 @@ def test_config_env_options_reach_training_and_evaluation_envs():
     assert int(ppo.env_params.episodes_per_trial) == 2
     for split, (env, params) in meta_split_envs(config, ("train", "test_projections")).items():
         assert int(params.episodes_per_trial) == 2, split
-        assert env.observation_space(params).shape == ppo.env.observation_space(ppo.env_params).shape
+        expected = ppo.env.observation_space(ppo.env_params).shape
+        assert env.observation_space(params).shape == expected

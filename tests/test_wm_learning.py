@@ -7,6 +7,7 @@ import jax
 import numpy as np
 import pytest
 
+from agents.common.runner import init_seeds, seed_keys
 from agents.world_models.evaluation import (
     collect_random_dataset,
     prediction_metrics,
@@ -63,8 +64,8 @@ def tiny_config(**overrides):
                           updates_per_iteration=1, prefill=16, replay_capacity=64,
                           batch_size=2, batch_length=16, imag_batch=4, imag_context=4,
                           horizon=3, actor_width=16, actor_layers=1, frequency_tau=5.0),
-        logger=LoggerConfig(updates_per_chunk=2, tensorboard=False, progress_bar=False),
-        **overrides,
+        **{"logger": LoggerConfig(updates_per_chunk=2, tensorboard=False, progress_bar=False),
+           **overrides},
     )
 
 
@@ -87,8 +88,8 @@ def test_agent_run_logs_checkpoints_and_resumes_bit_identically(tmp_path, monkey
 
     original = run_module.run_chunks
 
-    def first_chunk_only(compiled, state, *, done, total, per_chunk, callback):
-        return original(compiled, state, done=done, total=min(total, done + per_chunk),
+    def first_chunk_only(compiled, state, *, done, total, per_chunk, callback, unit):
+        return original(compiled, state, done=done, total=min(total, done + per_chunk), unit=unit,
                         per_chunk=per_chunk, callback=callback)
 
     monkeypatch.setattr(run_module, "run_chunks", first_chunk_only)
@@ -101,9 +102,40 @@ def test_agent_run_logs_checkpoints_and_resumes_bit_identically(tmp_path, monkey
     assert [r["iteration"] for r in RunDir(part).read_metrics()] == [1, 2, 3, 4]
 
     agent = make_agent(config)
-    target = jax.jit(jax.vmap(agent.init))(run_module.seed_keys(config))
+    target = init_seeds(agent.init, seed_keys(config))
     state_full, meta_full = load_checkpoint(RunDir(full).checkpoint_path, target)
     state_part, meta_part = load_checkpoint(RunDir(part).checkpoint_path, target)
     assert meta_full["iteration"] == meta_part["iteration"] == 4
     for a, b in zip(jax.tree.leaves(state_full), jax.tree.leaves(state_part), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.slow
+def test_stop_signal_saves_the_agent_although_periodic_checkpoints_are_off(tmp_path, monkeypatch):
+    """SIGINT during chunk 1 of 3: chunk 2 finishes, is checkpointed, and the run exits 130."""
+    import os
+    import signal
+
+    from agents.common.checkpoint import read_metadata
+    from agents.common.faults import TrainingInterrupted
+    from agents.common.run_dir import RunDir
+    from agents.world_models import run as run_module
+
+    original = run_module.log_chunk
+
+    def log_then_interrupt(logger, report, **kwargs):
+        if report.done == 2:
+            os.kill(os.getpid(), signal.SIGINT)  # caught by the runner's StopSignals
+        return original(logger, report, **kwargs)
+
+    monkeypatch.setattr(run_module, "log_chunk", log_then_interrupt)
+    from agents.common.config import LoggerConfig
+
+    config = tiny_config(logger=LoggerConfig(updates_per_chunk=2, tensorboard=False,
+                                             progress_bar=False, checkpoint=False))
+    config.agent.total_timesteps = 96  # 6 iterations of 16 env steps
+    with pytest.raises(TrainingInterrupted, match="SIGINT after iteration 4") as stopped:
+        run_module.run_training(config, tmp_path)
+    assert stopped.value.code == 128 + signal.SIGINT
+    assert read_metadata(RunDir(tmp_path).checkpoint_path)["iteration"] == 4
+    assert [r["iteration"] for r in RunDir(tmp_path).read_metrics()] == [1, 2, 3, 4]

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh
 
@@ -41,6 +42,40 @@ class ChunkReport:
     count: int  # units run in this chunk
     seconds: float  # wall time of the chunk, compile excluded
     stopping: bool = False  # a stop signal arrived: the last chunk, checkpoint it
+
+
+def seed_keys(config: Any) -> jax.Array:
+    """`[config.num_seeds]` PRNG keys, one per seed of a run (split from `config.seed`)."""
+    return jax.random.split(jax.random.PRNGKey(config.seed), config.num_seeds)
+
+
+def init_seeds(init: Callable[[jax.Array], Any], keys: jax.Array) -> Any:
+    """States `init(key)` for `keys[num_seeds]`, stacked on a leading seed axis.
+
+    One jitted `init` per seed, never a vmapped one: under `vmap`, orthogonal initialisers
+    become a batched LAPACK QR, which deadlocks XLA:CPU's thread pool in jax 0.10.2 when two
+    such QRs run at once.
+    """
+    init = jax.jit(init)
+    states = [init(key) for key in keys]
+    return jax.tree.map(lambda *leaves: jnp.stack(leaves), *states)
+
+
+def run_iterations(
+    iteration: Callable[[Any], tuple[Any, Any]], state: Any, count: jax.Array, max_count: int
+) -> tuple[Any, Any]:
+    """`count` (traced, <= `max_count`) calls `state, metrics = iteration(state)` in a
+    `fori_loop`; metrics stacked `[max_count, ...]`, rows past `count` zero. A trainer's
+    `run(state, n)` is this, so one compiled program serves every chunk length."""
+    shapes = jax.eval_shape(iteration, state)[1]
+    buffer = jax.tree.map(lambda s: jnp.zeros((max_count, *s.shape), s.dtype), shapes)
+
+    def body(i, carry):
+        state, buffer = carry
+        state, metrics = iteration(state)
+        return state, jax.tree.map(lambda b, m: b.at[i].set(m), buffer, metrics)
+
+    return jax.lax.fori_loop(0, count, body, (state, buffer))
 
 
 def compile_chunk(

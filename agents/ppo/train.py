@@ -22,10 +22,8 @@ a leading axis:
     states = ppo.init_seeds(jax.random.split(key, num_seeds))   # [num_seeds, ...]
     states, metrics = jax.jit(jax.vmap(ppo.train))(states)
 
-`init_seeds` initialises seed by seed on purpose: under `vmap`, orthogonal initialisers become a
-batched LAPACK QR, which deadlocks XLA:CPU's 2-thread pool in jax 0.10.2 when two such QRs run
-at once. The env batch is the leading axis of every per-env leaf of `PPOState` (obs, carry,
-env state).
+`init_seeds` initialises seed by seed on purpose (`agents.common.runner.init_seeds`). The env
+batch is the leading axis of every per-env leaf of `PPOState` (obs, carry, env state).
 """
 
 from __future__ import annotations
@@ -41,6 +39,7 @@ from agents.common.action_heads import ActionHead, env_action
 from agents.common.config import make_env
 from agents.common.distributed import shard_env_axis
 from agents.common.returns import gae, next_values
+from agents.common.runner import init_seeds, run_iterations, seed_keys
 from agents.ppo.config import TrainPPOConfig, validate
 from agents.ppo.network import ActorCritic
 from envs.wrappers import VecEnv
@@ -135,10 +134,8 @@ class RecurrentPPO:
 
     def init_seeds(self, keys: jax.Array) -> PPOState:
         """States for `keys[num_seeds]`, stacked on a leading seed axis (one jitted `init` per
-        seed, never a vmapped one: see the module docstring)."""
-        init = jax.jit(self.init)
-        states = [init(key) for key in keys]
-        return jax.tree.map(lambda *leaves: jnp.stack(leaves), *states)
+        seed: `agents.common.runner.init_seeds`)."""
+        return init_seeds(self.init, keys)
 
     # ---- acting ------------------------------------------------------------------------------
 
@@ -298,16 +295,7 @@ class RecurrentPPO:
     ) -> tuple[PPOState, dict[str, jax.Array]]:
         """`num_updates` (traced, <= max_updates) updates; metrics `[max_updates]`, rows past
         `num_updates` zero. One compiled program serves every chunk length."""
-        shapes = jax.eval_shape(self.update, state)[1]
-        buffer = jax.tree.map(lambda s: jnp.zeros((max_updates, *s.shape), s.dtype), shapes)
-
-        def body(i, carry):
-            state, buffer = carry
-            state, metrics = self.update(state)
-            buffer = jax.tree.map(lambda b, m: b.at[i].set(m), buffer, metrics)
-            return state, buffer
-
-        return jax.lax.fori_loop(0, num_updates, body, (state, buffer))
+        return run_iterations(self.update, state, num_updates, max_updates)
 
     def train(self, state: PPOState) -> tuple[PPOState, dict[str, jax.Array]]:
         """All `num_updates` updates from a fresh `state`: `(final state, metrics[num_updates])`."""
@@ -331,11 +319,6 @@ def make_train(config: TrainPPOConfig, env: Any = None, env_params: Any = None) 
     """`RecurrentPPO` for `config`; pass `env, env_params` (a wrapped gymnax env with a
     `LogWrapper` on top) to train on an environment that is not in `envs.registry`."""
     return RecurrentPPO(config, env, env_params)
-
-
-def seed_keys(config: TrainPPOConfig) -> jax.Array:
-    """`[num_seeds]` PRNG keys, one per seed of the run."""
-    return jax.random.split(jax.random.PRNGKey(config.seed), config.num_seeds)
 
 
 __all__ = [

@@ -28,6 +28,7 @@ from gymnax.environments import spaces
 
 from agents.common.config import make_env
 from agents.common.dreamer_math import ReturnScale, TwoHot
+from agents.common.runner import run_iterations
 from agents.world_models.actor_critic import Actor, ActorCriticConfig, Critic, actor_critic_loss
 from agents.world_models.config import TrainWMConfig, validate
 from agents.world_models.imagination import rollout, start_from_context
@@ -283,15 +284,7 @@ class DreamerAgent:
     ) -> tuple[AgentState, dict[str, jax.Array]]:
         """`num_iterations` (traced, <= max_iterations) iterations; metrics `[max_iterations]`,
         rows past `num_iterations` zero. One compiled program serves every chunk length."""
-        shapes = jax.eval_shape(self.iteration, state)[1]
-        buffer = jax.tree.map(lambda s: jnp.zeros((max_iterations, *s.shape), s.dtype), shapes)
-
-        def body(i, carry):
-            state, buffer = carry
-            state, metrics = self.iteration(state)
-            return state, jax.tree.map(lambda b, m: b.at[i].set(m), buffer, metrics)
-
-        return jax.lax.fori_loop(0, num_iterations, body, (state, buffer))
+        return run_iterations(self.iteration, state, num_iterations, max_iterations)
 
     def train(self, rng: jax.Array) -> tuple[AgentState, dict[str, jax.Array]]:
         """The whole run for one seed: `(final state, metrics[num_iterations])`."""

@@ -20,21 +20,18 @@ from agents.common.runner import (
     ChunkReport,
     advance_progress,
     compile_chunk,
+    init_seeds,
     log_chunk,
     run_chunks,
+    seed_keys,
 )
 from agents.world_models.agent import DreamerAgent, make_agent
 from agents.world_models.config import TrainWMConfig, from_omegaconf, to_dict, validate
 
 
-def seed_keys(config: TrainWMConfig) -> jax.Array:
-    """`[num_seeds]` PRNG keys, one per seed of the run."""
-    return jax.random.split(jax.random.PRNGKey(config.seed), config.num_seeds)
-
-
 def restore_state(agent: DreamerAgent, run_dir: RunDir):
     """`(state [num_seeds, ...], iterations done)` from the run's checkpoint."""
-    target = jax.jit(jax.vmap(agent.init))(seed_keys(agent.config))
+    target = init_seeds(agent.init, seed_keys(agent.config))
     state, metadata = load_checkpoint(run_dir.checkpoint_path, target)
     if metadata.get("config") != {**to_dict(agent.config), "resume": None}:
         raise CheckpointError(
@@ -69,7 +66,7 @@ def run_training(config: TrainWMConfig, run_dir: str | Path | None = None) -> Pa
         state, done = restore_state(agent, run)
         run.truncate_metrics(done, key="iteration")
     else:
-        state, done = jax.jit(jax.vmap(agent.init))(seed_keys(config)), 0
+        state, done = init_seeds(agent.init, seed_keys(config)), 0
 
     per_chunk = config.logger.updates_per_chunk
     chunk = jax.vmap(partial(agent.run, max_iterations=per_chunk), in_axes=(0, None))
@@ -94,7 +91,7 @@ def run_training(config: TrainWMConfig, run_dir: str | Path | None = None) -> Pa
                 logger, report, steps=steps, num_seeds=config.num_seeds, resumed_at=done,
                 compile_seconds=compile_seconds, scalars_of_row=iteration_scalars,
             )
-            if config.logger.checkpoint:
+            if config.logger.checkpoint or report.stopping:
                 save_checkpoint(
                     run.checkpoint_path,
                     report.state,
@@ -104,7 +101,7 @@ def run_training(config: TrainWMConfig, run_dir: str | Path | None = None) -> Pa
             advance_progress(logger, report.count * steps, scalars, sps)
 
         run_chunks(compiled, state, done=done, total=agent.num_iterations, per_chunk=per_chunk,
-                   callback=on_chunk)
+                   callback=on_chunk, unit="iteration")
     return run.path
 
 
