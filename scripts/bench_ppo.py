@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--out", type=Path, default=Path("bench_results/ppo.json"))
     args = parser.parse_args(argv)
     register_configs()
-    memories = args.memories or [m for m in available_memories() if m != "transformer"]
+    memories = args.memories or available_memories()
     lengths = [16] if args.quick else args.lengths
     results = []
     header = (f"{'preset':6s} {'memory':8s} {'T':>5s} {'params':>9s} {'compile s':>9s} "

@@ -1,7 +1,8 @@
 """Config pieces every trainer shares: the env and logger sections, the `model` section's
 accessors, dict -> dataclass conversion with unknown-key and type errors, and value checks.
 
-A trainer's config is a tree of dataclasses (its Hydra schema); `build_config` turns a composed
+A trainer's config is a tree of dataclasses (its Hydra schema) whose root extends `RunConfig`;
+`build_config` turns a composed
 Hydra config or a plain nested dict into that tree, naming any unknown key and the keys allowed
 where it appeared.
 """
@@ -56,10 +57,17 @@ def make_env(env: EnvConfig, env_id: str | None = None) -> tuple[Any, Any]:
     )
 
 
-class MemoryChoice:
-    """Accessors of a config's `model` field, `{"name": <memory>, **make_memory options}`."""
+@dataclass
+class RunConfig:
+    """The fields every trainer's run config starts with; `model` is
+    `{"name": <memory>, **make_memory options}`."""
 
-    model: dict[str, Any]
+    env: EnvConfig = field(default_factory=EnvConfig)
+    model: dict[str, Any] = field(default_factory=lambda: {"name": "s5"})
+    logger: LoggerConfig = field(default_factory=LoggerConfig)
+    seed: int = 0
+    num_seeds: int = 1  # seeds trained at once (vmap); seed k uses PRNGKey(seed) split k
+    resume: str | None = None  # run directory to continue
 
     @property
     def memory_name(self) -> str:
@@ -148,7 +156,7 @@ def validate_env(env: EnvConfig) -> None:
             ) from None
 
 
-def validate_model(config: MemoryChoice) -> None:
+def validate_model(config: RunConfig) -> None:
     """ValueError if `config.model` lacks a registered memory `name` or has options that memory
     does not take."""
     from ssm_rl.memory import available_memories, make_memory

@@ -19,9 +19,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from agents.common.config import (
-    EnvConfig,
-    LoggerConfig,
-    MemoryChoice,
+    RunConfig,
     build_config,
     positive_int,
     validate_env,
@@ -69,17 +67,11 @@ class AlgoConfig:
 
 
 @dataclass
-class TrainPPOConfig(MemoryChoice):
-    """A whole run. `model` is `{"name": <memory>, **make_memory options}`."""
+class TrainPPOConfig(RunConfig):
+    """A whole run: `RunConfig` (env, model, logger, seeds, resume) plus the PPO sections."""
 
-    env: EnvConfig = field(default_factory=EnvConfig)
-    model: dict[str, Any] = field(default_factory=lambda: {"name": "s5"})
     network: NetworkConfig = field(default_factory=NetworkConfig)
     algo: AlgoConfig = field(default_factory=AlgoConfig)
-    logger: LoggerConfig = field(default_factory=LoggerConfig)
-    seed: int = 0
-    num_seeds: int = 1  # seeds trained at once (vmap); seed k uses PRNGKey(seed) split k
-    resume: str | None = None  # run directory to continue
     # XLA flags for bit-reproducible GPU runs (agents/common/determinism.py; slower on GPU)
     deterministic: bool = False
     # several hosts: jax.distributed.initialize() (agents/common/distributed.py); every run

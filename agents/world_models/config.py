@@ -19,9 +19,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from agents.common.config import (
-    EnvConfig,
-    LoggerConfig,
-    MemoryChoice,
+    RunConfig,
     build_config,
     positive_int,
     validate_env,
@@ -88,17 +86,12 @@ class AgentConfig:
 
 
 @dataclass
-class TrainWMConfig(MemoryChoice):
-    """A whole run; `model` is `{"name": <memory>, **make_memory options}`."""
+class TrainWMConfig(RunConfig):
+    """A whole run: `RunConfig` (env, model, logger, seeds, resume) plus the world model and
+    the agent."""
 
-    env: EnvConfig = field(default_factory=EnvConfig)
-    model: dict[str, Any] = field(default_factory=lambda: {"name": "s5"})
     world_model: WorldModelConfig = field(default_factory=WorldModelConfig)
     agent: AgentConfig = field(default_factory=AgentConfig)
-    logger: LoggerConfig = field(default_factory=LoggerConfig)
-    seed: int = 0
-    num_seeds: int = 1
-    resume: str | None = None
 
 
 def register_configs() -> None:
