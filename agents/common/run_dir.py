@@ -78,3 +78,19 @@ class RunDir:
         tmp = self.metrics_path.with_suffix(".jsonl.tmp")
         tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
         os.replace(tmp, self.metrics_path)
+
+
+def restore_run_state(run: RunDir, target: Any, config: dict, count_key: str) -> tuple[Any, int]:
+    """`(state, units done)` from `run`'s checkpoint, whose structure must match `target`
+    (e.g. freshly initialised states) and whose stored config must equal `config`; the count
+    is the checkpoint metadata's `count_key` (e.g. "update"). Raises `CheckpointError`."""
+    from agents.common.checkpoint import CheckpointError, load_checkpoint
+
+    state, metadata = load_checkpoint(run.checkpoint_path, target)
+    if metadata.get("config") != config:
+        raise CheckpointError(
+            f"checkpoint {str(run.checkpoint_path)!r} was written by a different config "
+            f"than {str(run.config_path)!r}"
+        )
+    return state, int(metadata[count_key])
+

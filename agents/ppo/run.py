@@ -19,7 +19,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from agents.common.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from agents.common.checkpoint import save_checkpoint
 from agents.common.distributed import (
     check_divides,
     data_mesh,
@@ -29,7 +29,7 @@ from agents.common.distributed import (
     setup_process,
     to_host,
 )
-from agents.common.run_dir import RunDir
+from agents.common.run_dir import RunDir, restore_run_state
 from agents.common.run_logger import RunLogger
 from agents.common.runner import (
     ChunkReport,
@@ -50,14 +50,7 @@ def load_run_config(run_dir: str | Path) -> TrainPPOConfig:
 def restore_state(ppo: RecurrentPPO, run_dir: RunDir):
     """`(state [num_seeds, ...], updates done)` from the run's checkpoint."""
     target = ppo.init_seeds(seed_keys(ppo.config))
-    state, metadata = load_checkpoint(run_dir.checkpoint_path, target)
-    stored = {**to_dict(ppo.config), "resume": None}
-    if metadata.get("config") != stored:
-        raise CheckpointError(
-            f"checkpoint {str(run_dir.checkpoint_path)!r} was written by a different config "
-            f"than {str(run_dir.config_path)!r}"
-        )
-    return state, int(metadata["update"])
+    return restore_run_state(run_dir, target, {**to_dict(ppo.config), "resume": None}, "update")
 
 
 def run_training(config: TrainPPOConfig, run_dir: str | Path | None = None) -> Path:

@@ -13,8 +13,8 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from agents.common.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from agents.common.run_dir import RunDir
+from agents.common.checkpoint import save_checkpoint
+from agents.common.run_dir import RunDir, restore_run_state
 from agents.common.run_logger import RunLogger
 from agents.common.runner import (
     ChunkReport,
@@ -32,13 +32,8 @@ from agents.world_models.config import TrainWMConfig, from_omegaconf, to_dict, v
 def restore_state(agent: DreamerAgent, run_dir: RunDir):
     """`(state [num_seeds, ...], iterations done)` from the run's checkpoint."""
     target = init_seeds(agent.init, seed_keys(agent.config))
-    state, metadata = load_checkpoint(run_dir.checkpoint_path, target)
-    if metadata.get("config") != {**to_dict(agent.config), "resume": None}:
-        raise CheckpointError(
-            f"checkpoint {str(run_dir.checkpoint_path)!r} was written by a different config "
-            f"than {str(run_dir.config_path)!r}"
-        )
-    return state, int(metadata["iteration"])
+    stored = {**to_dict(agent.config), "resume": None}
+    return restore_run_state(run_dir, target, stored, "iteration")
 
 
 def run_training(config: TrainWMConfig, run_dir: str | Path | None = None) -> Path:
