@@ -14,7 +14,8 @@ throughput versus sequence length. Writes results.json, results.md and plots to 
         --agent-steps 30000 --agent-memory-length 8          # agent vs PPO only
 
 Tasks: gymnax MemoryChain-bsuite for each --memory-lengths (reward +-1 at the end depends on
-the bit shown at the first step; context 2 steps, horizon to the episode end) and POPGym
+the bit shown at the first step; context 2 steps, horizon to the episode end; data from a
+behaviour policy taking action 0 with probability 0.9) and POPGym
 RepeatFirst (reward depends on the first card; long context, --horizons). With --agent-envs,
 the world-model agent and recurrent PPO (same memory, same env steps, same seeds) are trained
 and their episode returns compared.
@@ -79,8 +80,11 @@ def tasks(args) -> list[dict]:
     for length in args.memory_lengths:
         env, params = gymnax.make("MemoryChain-bsuite")
         params = params.replace(memory_length=length)
+        # Behaviour policy: action 0 with probability 0.9, so the reward's sign mostly
+        # reflects the bit seen at step 0 (uniform actions make it bit XOR last action).
         out.append({"name": f"MemoryChain-{length}", "env": env, "params": params,
-                    "length": length + 1, "context": 2, "horizons": [length - 1]})
+                    "length": length + 1, "context": 2, "horizons": [length - 1],
+                    "action_probs": jax.numpy.array([0.9, 0.1])})
     if args.repeat_first:
         env, params = make_agent_env(args.repeat_first, previous_action=False)
         context = args.context
@@ -114,6 +118,24 @@ def returns_curve(metrics: dict, steps_per_iteration: int) -> dict:
     return {"env_steps": steps.tolist(), "return_per_seed": returns.tolist(),
             "final_return": float(np.nanmean(tail)),
             "final_return_per_seed": np.nanmean(tail, axis=1).tolist()}
+
+
+def steps_to_reach(curve: dict, threshold: float, bins: int = 25) -> list[int | None]:
+    """Per seed: the env steps at the end of the first of `bins` equal segments of training
+    whose mean episode return is >= `threshold` (None if none is)."""
+    returns = np.asarray(curve["return_per_seed"], float)
+    steps = np.asarray(curve["env_steps"])
+    edges = np.linspace(0, returns.shape[1], bins + 1).astype(int)
+    reached = []
+    for seed_returns in returns:
+        hit = None
+        for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+            segment = seed_returns[lo:hi]
+            if hi > lo and np.isfinite(segment).any() and np.nanmean(segment) >= threshold:
+                hit = int(steps[hi - 1])
+                break
+        reached.append(hit)
+    return reached
 
 
 def run_in_chunks(trainer, keys: jax.Array, total: int, label: str, per_chunk: int = 50) -> dict:
@@ -264,15 +286,20 @@ def markdown(results: dict) -> str:
             lines.append(f"| {backbone} | {t} | {row['train_steps_per_s']:.0f} | "
                          f"{row['imagine_steps_per_s']:.0f} |")
     if results.get("agent_vs_ppo"):
+        threshold = results["settings"]["agent_threshold"]
         lines += ["", "## Agent return vs recurrent PPO (same memory, same env steps)", "",
-                  "| env | env steps | world-model agent | PPO |", "|---|---|---|---|"]
+                  f"| env | env steps | final return: world-model agent | PPO | env steps to "
+                  f"return >= {threshold}: world-model agent | PPO |", "|---|---|---|---|---|---|"]
         for env_name, res in results["agent_vs_ppo"].items():
-            lines.append(f"| {env_name} | {res['env_steps']} | "
-                         f"{res['world_model_agent']['final_return']:.3f} | "
-                         f"{res['ppo']['final_return']:.3f} |")
+            wm, ppo = res["world_model_agent"], res["ppo"]
+            lines.append(f"| {env_name} | {res['env_steps']} | {wm['final_return']:.3f} | "
+                         f"{ppo['final_return']:.3f} | {steps_to_reach(wm, threshold)} | "
+                         f"{steps_to_reach(ppo, threshold)} |")
         lines.append("")
         lines.append("final return: mean episode return over the last 20% of training, "
-                     "averaged over seeds.")
+                     "averaged over seeds. Env steps to the threshold, per seed: the end of the "
+                     "first of 25 equal training segments whose mean return reaches it (None: "
+                     "never).")
     return "\n".join(lines) + "\n"
 
 
@@ -288,7 +315,7 @@ def main(argv: list[str] | None = None) -> dict:
                         help="POPGym id for the long-horizon task ('' to skip)")
     parser.add_argument("--context", type=int, default=64)
     parser.add_argument("--horizons", nargs="+", type=int, default=[16, 64, 256])
-    parser.add_argument("--train-sequences", type=int, default=256)
+    parser.add_argument("--train-sequences", type=int, default=1024)
     parser.add_argument("--test-sequences", type=int, default=128)
     parser.add_argument("--train-steps", type=int, default=2000)
     parser.add_argument("--batch-size", type=int, default=16)
@@ -308,6 +335,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--agent-memory", default="gru")
     parser.add_argument("--agent-width", type=int, default=64)
     parser.add_argument("--agent-memory-length", type=int, default=16)
+    parser.add_argument("--agent-threshold", type=float, default=0.9,
+                        help="report the env steps each agent needs to reach this return")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
     args = parser.parse_args(argv)
@@ -331,8 +360,11 @@ def main(argv: list[str] | None = None) -> dict:
         obs_size = int(np.prod(env.observation_space(params).shape))
         num_actions = int(env.action_space(params).n)
         k_train, k_test, key = jax.random.split(key, 3)
-        train = collect_random_dataset(env, params, k_train, args.train_sequences, task["length"])
-        test = collect_random_dataset(env, params, k_test, args.test_sequences, task["length"])
+        probs = task.get("action_probs")
+        train = collect_random_dataset(env, params, k_train, args.train_sequences, task["length"],
+                                       probs)
+        test = collect_random_dataset(env, params, k_test, args.test_sequences, task["length"],
+                                      probs)
         input_size = args.latents * args.latents + num_actions
         results["prediction"][task["name"]] = {}
         for index, backbone in enumerate(args.backbones):
