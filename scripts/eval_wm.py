@@ -120,22 +120,26 @@ def returns_curve(metrics: dict, steps_per_iteration: int) -> dict:
             "final_return_per_seed": np.nanmean(tail, axis=1).tolist()}
 
 
-def steps_to_reach(curve: dict, threshold: float, bins: int = 25) -> list[int | None]:
-    """Per seed: the env steps at the end of the first of `bins` equal segments of training
-    whose mean episode return is >= `threshold` (None if none is)."""
+def segment_means(curve: dict, bins: int = 25) -> tuple[np.ndarray, np.ndarray]:
+    """`(env steps at each segment's end [bins], mean episode return [seeds, bins])` over
+    `bins` equal segments of training (NaN where no episode ended in a segment)."""
     returns = np.asarray(curve["return_per_seed"], float)
     steps = np.asarray(curve["env_steps"])
     edges = np.linspace(0, returns.shape[1], bins + 1).astype(int)
-    reached = []
-    for seed_returns in returns:
-        hit = None
-        for lo, hi in zip(edges[:-1], edges[1:], strict=True):
-            segment = seed_returns[lo:hi]
-            if hi > lo and np.isfinite(segment).any() and np.nanmean(segment) >= threshold:
-                hit = int(steps[hi - 1])
-                break
-        reached.append(hit)
-    return reached
+    means = np.full((returns.shape[0], bins), np.nan)
+    for i, (lo, hi) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
+        segment = returns[:, lo:hi]
+        seen = np.isfinite(segment).any(axis=1)
+        means[seen, i] = np.nanmean(segment[seen], axis=1)
+    return steps[np.maximum(edges[1:] - 1, 0)], means
+
+
+def steps_to_reach(curve: dict, threshold: float, bins: int = 25) -> list[int | None]:
+    """Per seed: the env steps at the end of the first of `bins` equal segments of training
+    whose mean episode return is >= `threshold` (None if none is)."""
+    steps, means = segment_means(curve, bins)
+    return [int(steps[np.argmax(row >= threshold)]) if (row >= threshold).any() else None
+            for row in means]
 
 
 def run_in_chunks(trainer, keys: jax.Array, total: int, label: str, per_chunk: int = 50) -> dict:
@@ -240,17 +244,17 @@ def plot(results: dict, out: Path) -> None:
     for env_name, res in results.get("agent_vs_ppo", {}).items():
         fig, ax = plt.subplots(figsize=(5, 3.5))
         for agent_name in ("world_model_agent", "ppo"):
-            curve = res[agent_name]
-            per_seed = np.asarray(curve["return_per_seed"], float)
-            seen = np.isfinite(per_seed).any(axis=0)
-            mean = np.full(per_seed.shape[1], np.nan)
-            mean[seen] = np.nanmean(per_seed[:, seen], axis=0)
-            ax.plot(curve["env_steps"], mean, label=agent_name)
+            steps, means = segment_means(res[agent_name])
+            seen = np.isfinite(means).any(axis=0)
+            ax.plot(steps[seen], np.nanmean(means[:, seen], axis=0), "o-", markersize=3,
+                    label=agent_name)
         ax.set(xlabel="env steps", ylabel="episode return", title=env_name)
         ax.legend(fontsize=7)
         fig.tight_layout()
         fig.savefig(out / f"agent_vs_ppo_{env_name}.png", dpi=120)
         plt.close(fig)
+    if not results["throughput"]:
+        return
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for backbone, rows in results["throughput"].items():
         lengths = sorted(rows, key=int)
