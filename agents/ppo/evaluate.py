@@ -7,8 +7,6 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from agents.common.action_heads import env_action
-from agents.ppo.network import ActorCritic
 from agents.ppo.train import RecurrentPPO
 
 
@@ -29,24 +27,17 @@ def evaluate_policy(
     """
     if max_steps is None:
         max_steps = int(ppo.env_params.max_steps_in_episode)
-    network = ppo.network
     rng, k_reset = jax.random.split(rng)
     obs, env_state = ppo.env.reset(jax.random.split(k_reset, num_episodes), ppo.env_params)
-    carry = network.initialize_carry((num_episodes,))
+    carry = ppo.network.initialize_carry((num_episodes,))
     is_first = jnp.ones((num_episodes,), bool)
     zeros = jnp.zeros((num_episodes,), jnp.float32)
 
     def step(c, key):
         env_state, obs, is_first, carry, finished, returns = c
         k_act, k_env = jax.random.split(key)
-        carry, (policy, _) = network.apply(params, carry, obs, is_first, method=ActorCritic.step)
-        action = policy.mode() if greedy else policy.sample(k_act)
-        obs, env_state, reward, terminated, truncated, _ = ppo.env.step(
-            jax.random.split(k_env, num_episodes),
-            env_state,
-            env_action(ppo.action_space, action),
-            ppo.env_params,
-        )
+        carry, action, _, _ = ppo.act(params, carry, obs, is_first, k_act, greedy)
+        obs, env_state, reward, terminated, truncated, _ = ppo.step_envs(k_env, env_state, action)
         done = terminated | truncated
         returns = jnp.where(finished, returns, returns + reward)
         return (env_state, obs, done, carry, finished | done, returns), None

@@ -28,7 +28,6 @@ import numpy as np
 from agents.common.action_heads import env_action
 from agents.common.config import make_env
 from agents.ppo.config import TrainPPOConfig
-from agents.ppo.network import ActorCritic
 from agents.ppo.train import RecurrentPPO
 from envs.meta.splits import SPLIT_NAMES
 from envs.wrappers import VecEnv
@@ -84,10 +83,8 @@ def trial_episode_returns(
         def step(carry, key):
             env_state, obs, is_first, memory, finished, returns = carry
             key_act, key_env = jax.random.split(key)
-            memory, (dist, _) = ppo.network.apply(
-                params, memory, obs, is_first, method=ActorCritic.step
-            )
-            agent = env_action(space, dist.mode() if deterministic else dist.sample(key_act))
+            memory, action, _, _ = ppo.act(params, memory, obs, is_first, key_act, deterministic)
+            agent = env_action(space, action)
             uniform = jax.vmap(space.sample)(jax.random.split(key_act, num_trials))
             action = jnp.where(use_random, uniform.astype(agent.dtype), agent)
             obs, env_state, _, terminated, truncated, info = vec_env.step(

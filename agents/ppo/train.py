@@ -139,6 +139,24 @@ class RecurrentPPO:
 
     # ---- acting ------------------------------------------------------------------------------
 
+    def act(
+        self, params: Any, carry: Any, obs: jax.Array, is_first: jax.Array, key: jax.Array,
+        greedy: bool = False,
+    ) -> tuple[Any, jax.Array, Any, jax.Array]:
+        """One memory step for a batch `[n]`: `(carry, action, policy, value[n])`, the action
+        sampled (or the policy's mode if `greedy`) in the head's space (`env_action` maps it)."""
+        carry, (policy, value) = self.network.apply(
+            params, carry, obs, is_first, method=ActorCritic.step
+        )
+        action = policy.mode() if greedy else policy.sample(key)
+        return carry, action, policy, value
+
+    def step_envs(self, key: jax.Array, env_state: Any, action: jax.Array) -> tuple:
+        """Step `n` of this trainer's envs with head actions `[n, ...]`; the env's outputs."""
+        keys = jax.random.split(key, action.shape[0])
+        return self.env.step(keys, env_state, env_action(self.action_space, action),
+                             self.env_params)
+
     def rollout(self, state: PPOState) -> tuple[PPOState, Transition, jax.Array]:
         """T steps of acting: `(state after, Transition[T, B], last_value[B])`.
 
@@ -150,15 +168,9 @@ class RecurrentPPO:
         def step(carry, _):
             env_state, obs, is_first, memory, rng = carry
             rng, k_act, k_env = jax.random.split(rng, 3)
-            memory, (policy, value) = self.network.apply(
-                params, memory, obs, is_first, method=ActorCritic.step
-            )
-            action = policy.sample(k_act)
-            next_obs, env_state, reward, terminated, truncated, info = self.env.step(
-                jax.random.split(k_env, B),
-                env_state,
-                env_action(self.action_space, action),
-                self.env_params,
+            memory, action, policy, value = self.act(params, memory, obs, is_first, k_act)
+            next_obs, env_state, reward, terminated, truncated, info = self.step_envs(
+                k_env, env_state, action
             )
             done = terminated | truncated
             bootstrap = truncated & ~terminated  # cut by the time limit, not by the task
