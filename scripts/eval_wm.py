@@ -143,22 +143,14 @@ def steps_to_reach(curve: dict, threshold: float, bins: int = 25) -> list[int | 
 
 
 def run_in_chunks(trainer, keys: jax.Array, total: int, label: str, per_chunk: int = 50) -> dict:
-    """Train one seed per key of `keys` as the training scripts do (seed-by-seed init, one
-    compiled chunk of `per_chunk` iterations run until `total`); metrics `{name: [seeds, total]}`.
-    `trainer` is a world-model agent or a recurrent PPO trainer (`run(state, n, max_n)`)."""
-    from agents.common.runner import ChunkReport, compile_chunk, init_seeds, run_chunks
+    """Train one seed per key as the training scripts do (`agents.common.runner.train_seeds`),
+    printing progress; metrics `{name: [seeds, total]}`."""
+    from agents.common.runner import train_seeds
 
-    state = init_seeds(trainer.init, keys)
-    chunk = jax.vmap(lambda s, n: trainer.run(s, n, per_chunk), in_axes=(0, None))
-    compiled, _ = compile_chunk(chunk, state)
-    rows = []
-
-    def collect(report: ChunkReport) -> None:
-        rows.append(report.metrics)
+    def show(report) -> None:
         print(f"  {label}: {report.done}/{total}, {report.seconds:.1f}s", flush=True)
 
-    run_chunks(compiled, state, done=0, total=total, per_chunk=per_chunk, callback=collect)
-    return {k: np.concatenate([r[k] for r in rows], axis=1) for k in rows[0]}
+    return train_seeds(trainer, keys, total, per_chunk, show)[1]
 
 
 def agent_vs_ppo(args) -> dict:

@@ -134,16 +134,14 @@ def validate_env(env: EnvConfig) -> None:
     from envs import registry
 
     allowed = registry.registered_ids() if env.suite == "any" else registry.suite(env.suite)
-    if env.id not in allowed:
-        # Aliases (e.g. popgym's gym ids) resolve through make; anything else is an error.
-        try:
-            registry.make(env.id)
-        except ValueError:
-            raise ValueError(
-                f"env.id={env.id!r} is not in suite {env.suite!r}; allowed: {allowed}"
-            ) from None
+    try:
+        factory = registry.factory(env.id)  # aliases (e.g. popgym's gym ids) resolve here
+    except ValueError:
+        factory = None
+    if env.id not in allowed and factory is None:
+        raise ValueError(f"env.id={env.id!r} is not in suite {env.suite!r}; allowed: {allowed}")
     if env.options:
-        signature = inspect.signature(registry.factory(env.id))
+        signature = inspect.signature(factory)
         try:
             signature.bind(**env.options)
         except TypeError:

@@ -138,6 +138,35 @@ def run_chunks(
     return state
 
 
+def train_seeds(
+    trainer: Any,
+    keys: jax.Array,
+    total: int,
+    per_chunk: int,
+    callback: Callable[[ChunkReport], None] | None = None,
+) -> tuple[Any, dict[str, np.ndarray]]:
+    """Train one seed per key of `keys[num_seeds]` in this process, without a run directory:
+    `init_seeds`, one compiled chunk of `per_chunk` units run until `total`.
+
+    `trainer` has `init(key)` and `run(state, n, max_n)` (recurrent PPO, the world-model
+    agent). Returns `(final state [num_seeds, ...], metrics {name: [num_seeds, total]})`;
+    `callback` sees each chunk's report.
+    """
+    state = init_seeds(trainer.init, keys)
+    chunk = jax.vmap(lambda s, n: trainer.run(s, n, per_chunk), in_axes=(0, None))
+    compiled, _ = compile_chunk(chunk, state)
+    rows = []
+
+    def collect(report: ChunkReport) -> None:
+        rows.append(report.metrics)
+        if callback is not None:
+            callback(report)
+
+    state = run_chunks(compiled, state, done=0, total=total, per_chunk=per_chunk,
+                       callback=collect)
+    return state, {k: np.concatenate([r[k] for r in rows], axis=1) for k in rows[0]}
+
+
 def log_chunk(
     logger: Any,
     report: ChunkReport,

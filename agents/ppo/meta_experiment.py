@@ -18,9 +18,9 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
+from agents.common.runner import ChunkReport, train_seeds
 from agents.ppo.config import TrainPPOConfig
 from agents.ppo.train import RecurrentPPO, make_train
 
@@ -37,25 +37,22 @@ def train_meta(
     did). `progress` receives one line per chunk of `updates_per_chunk` updates.
     """
     ppo = make_train(config)
-    state = jax.jit(ppo.init)(jax.random.PRNGKey(config.seed))
     start = time.perf_counter()
-    chunk = jax.jit(ppo.run, static_argnums=2).lower(state, jnp.int32(1), updates_per_chunk)
-    chunk = chunk.compile()
-    if progress:
-        progress(f"compiled in {time.perf_counter() - start:.1f} s")
-    start, done, returns = time.perf_counter(), 0, []
-    while done < ppo.num_updates:
-        count = min(updates_per_chunk, ppo.num_updates - done)
-        state, metrics = chunk(state, jnp.int32(count))
-        metrics = jax.device_get(metrics)
-        ended = metrics["episode/count"][:count] > 0
-        returns.extend(np.where(ended, metrics["episode/return"][:count], np.nan))
-        done += count
+
+    def show(report: ChunkReport) -> None:
         if progress:
-            steps = done * config.algo.steps_per_update
+            ended = report.metrics["episode/count"][0] > 0
+            chunk_returns = np.where(ended, report.metrics["episode/return"][0], np.nan)
             progress(
-                f"update {done}/{ppo.num_updates} ({steps} env steps, "
+                f"update {report.done}/{ppo.num_updates} "
+                f"({report.done * config.algo.steps_per_update} env steps, "
                 f"{time.perf_counter() - start:.0f} s): trial return "
-                f"{np.nanmean(returns[-count:]):.2f}"
+                f"{np.nanmean(chunk_returns):.2f}"
             )
-    return ppo, state.params, np.asarray(returns)
+
+    keys = jax.random.PRNGKey(config.seed)[None]
+    state, metrics = train_seeds(ppo, keys, ppo.num_updates, updates_per_chunk, show)
+    ended = metrics["episode/count"][0] > 0
+    returns = np.where(ended, metrics["episode/return"][0], np.nan)
+    params = jax.tree.map(lambda leaf: leaf[0], state.params)
+    return ppo, params, returns
