@@ -12,6 +12,7 @@ Depends on jax, flax and numpy only.
 
 from ssm_rl.blocks import MemoryStack, ResidualBlock
 from ssm_rl.memory import Memory, available_memories, layer_class, make_memory, register_layer
+from ssm_rl.params import count_parameters
 from ssm_rl.scan import default_backend, resettable_scan, resettable_step
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "MemoryStack",
     "ResidualBlock",
     "available_memories",
+    "count_parameters",
     "default_backend",
     "layer_class",
     "make_memory",
