@@ -76,16 +76,24 @@ def read_checkpoint(path: str | os.PathLike) -> tuple[dict, Any]:
     return _read(Path(path))
 
 
-def load_checkpoint(path: str | os.PathLike, target: Any) -> tuple[Any, dict]:
+def load_checkpoint(
+    path: str | os.PathLike, target: Any, part: str | None = None
+) -> tuple[Any, dict]:
     """`(state, metadata)` with `state` shaped like `target` (a pytree, e.g. a fresh state).
 
-    Every leaf must match the target's tree path, shape and dtype; otherwise CheckpointError
-    names the first mismatching leaf.
+    `part` restores only one top-level field of the saved state (e.g. `"params"`), `target`
+    then being shaped like that field. Every leaf must match the target's tree path, shape and
+    dtype; otherwise CheckpointError names the first mismatching leaf.
     """
     path = Path(path)
     metadata, saved = _read(path)
+    if part is not None:
+        if not isinstance(saved, dict) or part not in saved:
+            fields = sorted(saved) if isinstance(saved, dict) else []
+            raise CheckpointError(f"{str(path)!r} has no state field {part!r}; it has {fields}")
+        saved = saved[part]
     expected = serialization.to_state_dict(jax.device_get(target))
-    _check_compatible(saved, expected, path)
+    _check_compatible(saved, expected, path, f"/{part}" if part else "")
     return serialization.from_state_dict(target, saved), metadata
 
 

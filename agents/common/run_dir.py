@@ -80,13 +80,17 @@ class RunDir:
         os.replace(tmp, self.metrics_path)
 
 
-def restore_run_state(run: RunDir, target: Any, config: dict, count_key: str) -> tuple[Any, int]:
+def restore_run_state(
+    run: RunDir, target: Any, config: dict, count_key: str, part: str | None = None
+) -> tuple[Any, int]:
     """`(state, units done)` from `run`'s checkpoint, whose structure must match `target`
     (e.g. freshly initialised states) and whose stored config must equal `config`; the count
-    is the checkpoint metadata's `count_key` (e.g. "update"). Raises `CheckpointError`."""
+    is the checkpoint metadata's `count_key` (e.g. "update"). `part` restores one top-level
+    field of the state only (e.g. "params", `target` shaped like it). Raises
+    `CheckpointError`."""
     from agents.common.checkpoint import CheckpointError, load_checkpoint
 
-    state, metadata = load_checkpoint(run.checkpoint_path, target)
+    state, metadata = load_checkpoint(run.checkpoint_path, target, part)
     if metadata.get("config") != config:
         raise CheckpointError(
             f"checkpoint {str(run.checkpoint_path)!r} was written by a different config "

@@ -1,0 +1,149 @@
+"""A trained policy out of its run directory: `load_policy(run_dir)`.
+
+    policy = load_policy("outputs/2026-11-22/12-00-00")
+    carry = policy.initial_carry(8)                        # memory state of 8 envs
+    carry, action = policy.act(carry, obs, reset, key)     # obs[8, D], reset[8] bool
+
+`act` (sampled) and `greedy` (the distribution's mode) are jitted functions of their arguments
+and the restored parameters only: no trainer object, optimiser or replay buffer is kept. `obs`
+is what the run's agent env returns (`policy.env`, e.g. POPGym observations with the previous
+action and reward appended), `reset[b]` is True where `obs[b]` starts an episode, and `action`
+is what that env's `step` takes (Gaussian samples clipped to the Box).
+
+Both trainers' runs load the same way; the kind comes from the stored config:
+
+- PPO (`algo` section): the memory and actor head of `agents.ppo.network.ActorCritic`, one step
+  as in `RecurrentPPO.act` (the key is the action key);
+- world model (`world_model` section): the posterior latent `z_t` of `obs`, the actor on
+  `s_t = [h_prev, z_t]`, then one world-model memory step on `[z_t, a_t]`, as in
+  `DreamerAgent.act`. The key is split like `DreamerAgent.act` splits its step key (latent,
+  action, env), so for the same key the loaded policy picks the trainer's action; `greedy`
+  uses the posterior's and the actor's modes.
+
+The networks are rebuilt from `config.yaml` and the parameters restored from the checkpoint
+(`checkpoint.ckpt`), whose stored config must match.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+
+from agents.common.action_heads import env_action
+from agents.common.config import make_env
+from agents.common.run_dir import RunDir, restore_run_state
+
+KINDS = ("ppo", "world_model")
+
+
+@dataclass(frozen=True)
+class LoadedPolicy:
+    """A restored policy: `act`/`greedy(carry, obs[B, ...], reset[B], key) -> (carry,
+    action[B, ...])`, `initial_carry(B)`, the agent env it acts in and where it came from."""
+
+    act: Callable[[Any, jax.Array, jax.Array, jax.Array], tuple[Any, jax.Array]]
+    greedy: Callable[[Any, jax.Array, jax.Array, jax.Array], tuple[Any, jax.Array]]
+    initial_carry: Callable[[int], Any]
+    env: Any  # the run's agent env (unbatched, gymnax 1.x API)
+    env_params: Any
+    kind: str  # one of KINDS
+    config: Any  # the trainer's config dataclass
+    done: int  # updates (PPO) or iterations (world model) trained
+    seed_index: int
+
+
+def run_kind(stored: dict[str, Any]) -> str:
+    """"ppo" or "world_model" from a stored config dict; ValueError otherwise."""
+    if "world_model" in stored:
+        return "world_model"
+    if "algo" in stored:
+        return "ppo"
+    raise ValueError(
+        f"config.yaml has neither an 'algo' (PPO) nor a 'world_model' section: top-level keys "
+        f"{sorted(stored)}"
+    )
+
+
+def load_policy(
+    run_dir: str | Path,
+    *,
+    seed_index: int = 0,
+    env: Any = None,
+    env_params: Any = None,
+) -> LoadedPolicy:
+    """The policy of seed `seed_index` saved in `run_dir` (a PPO or world-model run).
+
+    `env, env_params`: the run's env for runs trained on an env object rather than a registered
+    id (the same env the trainer received, `LogWrapper` included); default: rebuilt from the
+    stored `env` section. Raises ValueError (CheckpointError) for a directory without a config
+    or checkpoint, a checkpoint of another config, or a seed index out of range.
+    """
+    run = RunDir(run_dir)
+    stored = run.read_config()
+    if not run.has_checkpoint():
+        raise ValueError(f"{str(run.path)!r} has no checkpoint yet: nothing to load")
+    kind = run_kind(stored)
+    if kind == "ppo":
+        from agents.ppo.config import from_omegaconf
+        from agents.ppo.train import RecurrentPPO as trainer_cls
+    else:
+        from agents.world_models.agent import DreamerAgent as trainer_cls
+        from agents.world_models.config import from_omegaconf
+    config = from_omegaconf(stored)
+    if not 0 <= seed_index < config.num_seeds:
+        raise ValueError(
+            f"seed_index={seed_index} is out of range: the run trained {config.num_seeds} seed(s)"
+        )
+    if env is None:
+        env, env_params = make_env(config.env)
+    trainer = trainer_cls(config, env, env_params)
+    shapes = jax.eval_shape(trainer.init, jax.random.PRNGKey(0))
+    fields = ("params",) if kind == "ppo" else ("wm_params", "actor_params")
+    params = []
+    for name in fields:
+        target = jax.tree.map(lambda s: np.zeros((config.num_seeds, *s.shape), s.dtype),
+                              getattr(shapes, name))
+        seeds, done = restore_run_state(run, target, stored, trainer.unit, part=name)
+        params.append(jax.tree.map(lambda x: x[seed_index], seeds))
+    make = _ppo_policy if kind == "ppo" else _world_model_policy
+    act, initial_carry = make(trainer, *params, greedy=False)
+    greedy, _ = make(trainer, *params, greedy=True)
+    return LoadedPolicy(act, greedy, initial_carry, env, env_params, kind, config, done,
+                        seed_index)
+
+
+def _ppo_policy(ppo: Any, params: Any, *, greedy: bool):
+    from agents.ppo.network import ActorCritic
+
+    network, space = ppo.network, ppo.action_space
+
+    def policy(carry, obs, reset, key):
+        carry, (pi, _) = network.apply(params, carry, obs, reset, method=ActorCritic.step)
+        action = pi.mode() if greedy else pi.sample(key)
+        return carry, env_action(space, action)
+
+    return jax.jit(policy), lambda batch: network.initialize_carry((batch,))
+
+
+def _world_model_policy(agent: Any, wm_params: Any, actor_params: Any, *, greedy: bool):
+    from agents.world_models.latents import mode_onehot, sample_straight_through
+    from agents.world_models.world_model import WorldModel, features
+
+    model, actor = agent.model, agent.actor
+
+    def policy(carry, obs, reset, key):
+        k_latent, k_action, _ = jax.random.split(key, 3)
+        post = model.apply(wm_params, obs, method=WorldModel.posterior)
+        z = mode_onehot(post) if greedy else sample_straight_through(k_latent, post)
+        z = z.reshape((obs.shape[0], -1))
+        pi = actor.apply(actor_params, features(carry, z, reset))
+        action = pi.mode() if greedy else pi.sample(k_action)
+        carry = model.apply(wm_params, carry, z, action, reset, method=WorldModel.step)
+        return carry, action
+
+    return jax.jit(policy), lambda batch: model.initial_state((batch,))
