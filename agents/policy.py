@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 import jax
-import numpy as np
 
 from agents.common.action_heads import env_action
 from agents.common.config import make_env
@@ -57,18 +56,6 @@ class LoadedPolicy:
     seed_index: int
 
 
-def run_kind(stored: dict[str, Any]) -> str:
-    """"ppo" or "world_model" from a stored config dict; ValueError otherwise."""
-    if "world_model" in stored:
-        return "world_model"
-    if "algo" in stored:
-        return "ppo"
-    raise ValueError(
-        f"config.yaml has neither an 'algo' (PPO) nor a 'world_model' section: top-level keys "
-        f"{sorted(stored)}"
-    )
-
-
 def load_policy(
     run_dir: str | Path,
     *,
@@ -83,32 +70,32 @@ def load_policy(
     stored `env` section. Raises ValueError (CheckpointError) for a directory without a config
     or checkpoint, a checkpoint of another config, or a seed index out of range.
     """
+    from agents.common.training import (
+        load_run_config,
+        make_trainer,
+        state_template,
+        stored_config,
+    )
+    from agents.ppo.config import TrainPPOConfig
+
     run = RunDir(run_dir)
-    stored = run.read_config()
+    config = load_run_config(run.path)
     if not run.has_checkpoint():
         raise ValueError(f"{str(run.path)!r} has no checkpoint yet: nothing to load")
-    kind = run_kind(stored)
-    if kind == "ppo":
-        from agents.ppo.config import from_omegaconf
-        from agents.ppo.train import RecurrentPPO as trainer_cls
-    else:
-        from agents.world_models.agent import DreamerAgent as trainer_cls
-        from agents.world_models.config import from_omegaconf
-    config = from_omegaconf(stored)
+    kind = "ppo" if isinstance(config, TrainPPOConfig) else "world_model"
     if not 0 <= seed_index < config.num_seeds:
         raise ValueError(
             f"seed_index={seed_index} is out of range: the run trained {config.num_seeds} seed(s)"
         )
     if env is None:
         env, env_params = make_env(config.env)
-    trainer = trainer_cls(config, env, env_params)
-    shapes = jax.eval_shape(trainer.init, jax.random.PRNGKey(0))
+    trainer = make_trainer(config, env, env_params)
+    template = state_template(trainer)
     fields = ("params",) if kind == "ppo" else ("wm_params", "actor_params")
     params = []
     for name in fields:
-        target = jax.tree.map(lambda s: np.zeros((config.num_seeds, *s.shape), s.dtype),
-                              getattr(shapes, name))
-        seeds, done = restore_run_state(run, target, stored, trainer.unit, part=name)
+        seeds, done = restore_run_state(run, getattr(template, name), stored_config(config),
+                                        trainer.unit, part=name)
         params.append(jax.tree.map(lambda x: x[seed_index], seeds))
     make = _ppo_policy if kind == "ppo" else _world_model_policy
     act, initial_carry = make(trainer, *params, greedy=False)

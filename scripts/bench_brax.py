@@ -15,17 +15,14 @@ base_envs=(env,))`: projection and trial bookkeeping on top).
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 from benchlib import host_meta, time_rollout, write_results
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from envs.meta import BraxToGymnax, make_meta_env  # noqa: E402
-from envs.meta.brax_adapter import BRAX_BACKENDS  # noqa: E402
+from envs.meta import BraxToGymnax, make_meta_env
+from envs.meta.brax_adapter import BRAX_BACKENDS
 
 ENVS = ("inverted_pendulum", "reacher", "hopper")
 

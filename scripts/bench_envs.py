@@ -11,15 +11,12 @@ included), as one jitted function. Reported: compile time (lower + compile, s) a
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import jax
 from benchlib import host_meta, time_rollout, write_results
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import envs  # noqa: E402
+import envs
 
 
 def make_rollout(env, params, batch: int, steps: int):

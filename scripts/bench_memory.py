@@ -17,7 +17,6 @@ import dataclasses
 import json
 import platform
 import statistics
-import sys
 from pathlib import Path
 
 import jax
@@ -25,10 +24,8 @@ import jax.numpy as jnp
 import numpy as np
 from benchlib import timed_call, timed_compile
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from ssm_rl.memory import Memory, available_memories, layer_class  # noqa: E402
-from ssm_rl.scan import BACKENDS  # noqa: E402
+from ssm_rl.memory import Memory, available_memories, layer_class
+from ssm_rl.scan import BACKENDS
 
 
 def build_layer(name: str, d_model: int, backend: str | None) -> Memory:

@@ -6,9 +6,9 @@
     python scripts/bench_ppo.py --quick                       # tiny sizes: checks the script
 
 For each (preset, memory, rollout length T) the script builds the training run exactly as
-`train_ppo.py` would (same code path: `make_train`, the jitted chunk of updates), AOT-compiles
-one chunk, then times `--updates` updates in one call. "paper" is configs/algo/ppo.yaml with
-the model's paper size; "fast" adds configs/preset/fast.yaml. Results go to a table on stdout
+`train_ppo.py` would (same code path: `make_trainer`, `compile_run`), AOT-compiles one chunk,
+then times `--updates` updates in one call. "paper" is the AlgoConfig defaults with the
+model's paper size; "fast" adds configs/preset/fast.yaml. Results go to a table on stdout
 and to JSON (`--out`).
 """
 
@@ -16,38 +16,32 @@ import argparse
 import json
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a source checkout
+import jax
+import jax.numpy as jnp
+from hydra import compose, initialize_config_dir
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-from hydra import compose, initialize_config_dir  # noqa: E402
-
-from agents.common.runner import compile_chunk  # noqa: E402
-from agents.ppo.cli import CONFIG_DIR  # noqa: E402
-from agents.ppo.config import from_omegaconf, register_configs  # noqa: E402
-from agents.ppo.train import make_train, seed_keys  # noqa: E402
-from ssm_rl.memory import available_memories  # noqa: E402
+from agents.common.cli import CONFIG_DIR
+from agents.common.distributed import data_mesh
+from agents.common.trainer import seed_keys
+from agents.common.training import compile_run, make_trainer
+from agents.ppo.config import TrainPPOConfig, register_configs
+from ssm_rl import count_parameters
+from ssm_rl.memory import available_memories
 
 QUICK_OVERRIDES = ["model.d_model=16", "network.head_hidden=16", "algo.num_envs=8",
                    "algo.num_minibatches=2", "algo.update_epochs=1"]
 
 
-def parameter_count(params) -> int:
-    return int(sum(x.size for x in jax.tree.leaves(params)))
-
-
 def bench_one(overrides: list[str], updates: int) -> dict:
     with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
         cfg = compose("train_ppo", overrides=overrides)
-    config = from_omegaconf(cfg)
-    ppo = make_train(config)
+    config = TrainPPOConfig.from_dict(cfg)
+    ppo = make_trainer(config)
     state = ppo.init_seeds(seed_keys(config))
-    chunk = jax.vmap(lambda s, n: ppo.run(s, n, max_updates=updates), in_axes=(0, None))
-    compiled, compile_seconds = compile_chunk(chunk, state)
+    compiled, compile_seconds, state = compile_run(ppo, state, updates, data_mesh())
     start, cpu_start = time.perf_counter(), time.process_time()
     state, metrics = compiled(state, jnp.int32(updates))
     jax.block_until_ready(metrics)
@@ -60,7 +54,7 @@ def bench_one(overrides: list[str], updates: int) -> dict:
         "num_envs": config.algo.num_envs,
         "epochs": config.algo.update_epochs,
         "minibatches": config.algo.num_minibatches,
-        "parameters": parameter_count(jax.tree.map(lambda x: x[0], state.params)),
+        "parameters": count_parameters(jax.tree.map(lambda x: x[0], state.params)),
         "updates": updates,
         "env_steps": steps,
         "compile_s": round(compile_seconds, 2),

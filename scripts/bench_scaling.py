@@ -29,7 +29,7 @@ call is predicted to exceed `--time-limit`, and the report says so. It then fits
 slope of time and memory against T (lengths >= `--fit-min-length`) and finds the length where
 S5 overtakes the Transformer. Results: `<out>/scaling_<study>_<device>.json` and `.png`.
 
-`--study devices`: steps/s of data-parallel recurrent PPO (the `agents.ppo.run` program: env
+`--study devices`: steps/s of data-parallel recurrent PPO (the `run_training` program: env
 batch sharded over a mesh of all devices, gradients all-reduced by XLA) against the device
 count, each count in a fresh process: on CPU `--xla_force_host_platform_device_count=n` (the
 devices share the cores, so this checks the sharded program, not a speedup), on GPU the first
@@ -57,15 +57,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a source checkout
+import jax
+import jax.numpy as jnp
+import numpy as np
+from benchlib import timed_call, timed_compile
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-from benchlib import timed_call, timed_compile  # noqa: E402
-
-from ssm_rl.memory import available_memories, layer_class, make_memory  # noqa: E402
-from ssm_rl.scan import BACKENDS, default_backend  # noqa: E402
+from ssm_rl.memory import available_memories, layer_class, make_memory
+from ssm_rl.scan import BACKENDS, default_backend
 
 MODES: tuple[str, ...] = ("forward", "forward+backward")
 WIDTH_STEP = 8  # widths are searched in multiples of 8 (Transformer heads divide them)
@@ -512,30 +510,24 @@ def devices_ppo_config(args: argparse.Namespace, devices: int) -> dict[str, Any]
 
 def devices_worker(spec: dict[str, Any]) -> dict[str, Any]:
     """In a process whose XLA flags expose `spec["devices"]` devices: compile the data-parallel
-    PPO chunk exactly as `agents.ppo.run` does (mesh over all devices, env batch sharded),
-    then time `spec["repeats"]` chunks of `spec["updates"]` updates after one warm-up."""
-    from functools import partial
+    PPO chunk exactly as `agents.common.training.run_training` does (`compile_run`: mesh over
+    all devices, env batch sharded), then time `spec["repeats"]` chunks of `spec["updates"]`
+    updates after one warm-up."""
+    from agents.common.distributed import data_mesh
+    from agents.common.trainer import seed_keys
+    from agents.common.training import check_mesh, compile_run, make_trainer
+    from agents.ppo.config import TrainPPOConfig
 
-    from agents.common.distributed import check_divides, data_mesh, env_shardings, place
-    from agents.common.runner import compile_chunk
-    from agents.ppo.config import from_omegaconf, validate
-    from agents.ppo.train import PER_ENV_FIELDS, make_train, seed_keys
-
-    config = from_omegaconf(spec["config"])
-    validate(config)
+    config = TrainPPOConfig.from_dict(spec["config"])
     algo = config.algo
     mesh = data_mesh()
     if mesh.size != spec["devices"]:
         raise RuntimeError(f"worker sees {mesh.size} devices, expected {spec['devices']}")
-    check_divides("environments per minibatch", algo.num_envs // algo.num_minibatches, mesh)
-    ppo = make_train(config)
-    state = ppo.init_seeds(seed_keys(config))
-    shardings = env_shardings(state, mesh, PER_ENV_FIELDS)
-    state = place(state, shardings)
+    ppo = make_trainer(config)
+    check_mesh(ppo, mesh)
     updates = spec["updates"]
-    chunk = jax.vmap(partial(ppo.run, max_updates=updates), in_axes=(0, None))
-    compiled, compile_s = compile_chunk(chunk, state, donate=False, mesh=mesh,
-                                        state_shardings=shardings)
+    compiled, compile_s, state = compile_run(ppo, ppo.init_seeds(seed_keys(config)), updates,
+                                             mesh, donate=False)
     n = np.int32(updates)
     timed_call(compiled, state, n)  # warm-up
     times = [timed_call(compiled, state, n) for _ in range(spec["repeats"])]

@@ -15,24 +15,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import jax
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import envs.meta  # noqa: E402, F401  (registers the Meta* ids)
-from agents.common.run_dir import RunDir  # noqa: E402
-from agents.ppo.in_context import (  # noqa: E402
+import envs.meta  # noqa: F401  (registers the Meta* ids)
+from agents.common.run_dir import RunDir
+from agents.common.training import load_run_config, make_trainer, restore_state
+from agents.ppo.in_context import (
     format_curves,
     in_context_curves,
     meta_split_envs,
     plot_in_context_curves,
 )
-from agents.ppo.run import load_run_config, restore_state  # noqa: E402
-from agents.ppo.train import make_train  # noqa: E402
-from envs.meta.splits import SPLIT_NAMES  # noqa: E402
+from envs.meta.splits import SPLIT_NAMES
 
 
 def main() -> None:
@@ -50,7 +46,7 @@ def main() -> None:
     if not 0 <= args.seed_index < config.num_seeds:
         raise ValueError(f"--seed-index must lie in [0, {config.num_seeds}), got {args.seed_index}")
     split_envs = meta_split_envs(config, tuple(args.splits))
-    ppo = make_train(config)
+    ppo = make_trainer(config)
     state, updates = restore_state(ppo, RunDir(args.run_dir))
     params = jax.tree.map(lambda x: x[args.seed_index], state.params)
     curves = in_context_curves(

@@ -26,16 +26,13 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a source checkout
+import gymnax
+import jax
+import numpy as np
 
-import gymnax  # noqa: E402
-import jax  # noqa: E402
-import numpy as np  # noqa: E402
-
-from agents.world_models.evaluation import (  # noqa: E402
+from agents.world_models.evaluation import (
     collect_random_dataset,
     param_count,
     prediction_metrics,
@@ -43,9 +40,9 @@ from agents.world_models.evaluation import (  # noqa: E402
     throughput,
     train_offline,
 )
-from agents.world_models.world_model import LossScales, WorldModel  # noqa: E402
-from envs.wrappers import make_agent_env  # noqa: E402
-from ssm_rl.memory import available_memories, make_memory  # noqa: E402
+from agents.world_models.world_model import LossScales, WorldModel
+from envs.wrappers import make_agent_env
+from ssm_rl.memory import available_memories, make_memory
 
 BACKBONE_OPTIONS = {"s5": {"num_layers": 2}, "mamba": {"num_layers": 2}, "gru": {}}
 
@@ -142,23 +139,24 @@ def steps_to_reach(curve: dict, threshold: float, bins: int = 25) -> list[int | 
             for row in means]
 
 
-def run_in_chunks(trainer, keys: jax.Array, total: int, label: str, per_chunk: int = 50) -> dict:
-    """Train one seed per key as the training scripts do (`agents.common.runner.train_seeds`),
-    printing progress; metrics `{name: [seeds, total]}`."""
-    from agents.common.runner import train_seeds
+def run_in_chunks(trainer, keys: jax.Array, label: str, per_chunk: int = 50) -> dict:
+    """Train one seed per key as the training scripts do (`agents.common.training.train_seeds`),
+    printing progress; metrics `{name: [seeds, iterations]}`."""
+    from agents.common.training import train_seeds
 
     def show(report) -> None:
-        print(f"  {label}: {report.done}/{total}, {report.seconds:.1f}s", flush=True)
+        print(f"  {label}: {report.done}/{trainer.num_iterations}, {report.seconds:.1f}s",
+              flush=True)
 
-    return train_seeds(trainer, keys, total, per_chunk, show)[1]
+    return train_seeds(trainer, keys, per_chunk, show)[1]
 
 
 def agent_vs_ppo(args) -> dict:
     """World-model agent vs recurrent PPO, same memory and same env steps per seed."""
     from agents.common.config import EnvConfig, LoggerConfig
     from agents.ppo.config import AlgoConfig, NetworkConfig, TrainPPOConfig
-    from agents.ppo.train import make_train
-    from agents.world_models.agent import make_agent
+    from agents.ppo.train import RecurrentPPO
+    from agents.world_models.agent import DreamerAgent
     from agents.world_models.config import AgentConfig, TrainWMConfig, WorldModelConfig
 
     out = {}
@@ -190,14 +188,14 @@ def agent_vs_ppo(args) -> dict:
                             num_minibatches=4, learning_rate=1e-3, gae_lambda=0.95),
             logger=LoggerConfig(),
         )
-        agent = make_agent(wm_config, wm_env, params)
-        wm_metrics = run_in_chunks(agent, keys, agent.num_iterations, "world-model agent")
+        agent = DreamerAgent(wm_config, wm_env, params)
+        wm_metrics = run_in_chunks(agent, keys, "world-model agent")
         wm_curve = returns_curve(wm_metrics, wm_config.agent.steps_per_iteration)
         partial_file = args.out / f"agent_{name}_world_model.json"
         partial_file.write_text(json.dumps(wm_curve))  # kept if the PPO half fails
         print("world-model agent", name, wm_curve["final_return"], flush=True)
-        ppo = make_train(ppo_config, ppo_env, params)
-        ppo_metrics = run_in_chunks(ppo, keys, ppo.num_updates, "ppo", per_chunk=10)
+        ppo = RecurrentPPO(ppo_config, ppo_env, params)
+        ppo_metrics = run_in_chunks(ppo, keys, "ppo", per_chunk=10)
         out[name] = {
             "env_steps": steps,
             "world_model_agent": wm_curve,

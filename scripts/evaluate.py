@@ -9,19 +9,15 @@ and writes them to <run dir>/eval.json.
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a source checkout
+import jax
+import numpy as np
 
-import jax  # noqa: E402
-import numpy as np  # noqa: E402
-
-from agents.common.run_dir import RunDir  # noqa: E402
-from agents.ppo.evaluate import evaluate_policy  # noqa: E402
-from agents.ppo.in_context import format_curves, in_context_curves, meta_split_envs  # noqa: E402
-from agents.ppo.run import load_run_config, restore_state  # noqa: E402
-from agents.ppo.train import make_train  # noqa: E402
+from agents.common.run_dir import RunDir
+from agents.common.training import load_run_config, make_trainer, restore_state
+from agents.ppo.evaluate import evaluate_policy
+from agents.ppo.in_context import format_curves, in_context_curves, meta_split_envs
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -37,7 +33,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     run = RunDir(args.run_dir)
     config = load_run_config(run.path)
-    ppo = make_train(config)
+    ppo = make_trainer(config)
     state, updates = restore_state(ppo, run)
     results: dict = {"run_dir": str(run.path), "update": updates, "episodes": args.episodes,
                      "seeds": []}

@@ -15,25 +15,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import jax
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from agents.ppo.config import from_omegaconf  # noqa: E402
-from agents.ppo.in_context import (  # noqa: E402
+from agents.ppo.config import TrainPPOConfig
+from agents.ppo.in_context import (
     format_curves,
     in_context_curves,
     meta_split_envs,
     plot_in_context_curves,
 )
-from agents.ppo.meta_experiment import train_meta  # noqa: E402
-from envs.meta import SUITE_IDS  # noqa: E402
-from envs.meta.splits import SUITES  # noqa: E402
+from agents.ppo.meta_experiment import train_meta
+from envs.meta import SUITE_IDS
+from envs.meta.splits import SUITES
 
 
 def main() -> None:
@@ -65,7 +62,7 @@ def main() -> None:
         "action_width": args.action_width,
         "num_projections": args.num_projections,
     }
-    config = from_omegaconf(
+    config = TrainPPOConfig.from_dict(
         {
             "env": {"suite": "meta", "id": f"{SUITE_IDS[args.suite]}-train",
                     "options": env_options},

@@ -9,12 +9,9 @@ over all its seeds with a +-1 std (or min-max) band.
 """
 
 import argparse
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a source checkout
-
-from agents.common.plotting import group_curves, plot_groups  # noqa: E402
+from agents.common.plotting import group_curves, plot_groups
 
 
 def main(argv: list[str] | None = None) -> Path:

@@ -11,17 +11,12 @@ Outputs go to Hydra's run directory (outputs/<date>/<time>): config.yaml, checkp
 metrics.jsonl and TensorBoard events under tb/ (`tensorboard --logdir outputs`).
 """
 
-import sys
-from pathlib import Path
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a source checkout
-
-import hydra  # noqa: E402
-from hydra.core.hydra_config import HydraConfig  # noqa: E402
-from omegaconf import DictConfig  # noqa: E402
-
-from agents.ppo.cli import train_from_hydra  # noqa: E402
-from agents.ppo.config import register_configs  # noqa: E402
+from agents.common.cli import train_from_hydra
+from agents.ppo.config import TrainPPOConfig, register_configs
 
 register_configs()
 
@@ -29,7 +24,8 @@ register_configs()
 @hydra.main(config_path="../configs", config_name="train_ppo", version_base="1.3")
 def main(cfg: DictConfig) -> None:
     hydra_cfg = HydraConfig.get()
-    run_dir = train_from_hydra(cfg, hydra_cfg.runtime.output_dir, hydra_cfg.overrides.task)
+    run_dir = train_from_hydra(TrainPPOConfig, cfg, hydra_cfg.runtime.output_dir,
+                               hydra_cfg.overrides.task)
     print(f"run directory: {run_dir}")
 
 

@@ -12,18 +12,12 @@ Outputs go to Hydra's run directory (outputs/<date>/<time>): config.yaml, checkp
 metrics.jsonl and TensorBoard events under tb/.
 """
 
-import sys
-from pathlib import Path
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a source checkout
-
-import hydra  # noqa: E402
-from hydra.core.hydra_config import HydraConfig  # noqa: E402
-from omegaconf import DictConfig  # noqa: E402
-
-from agents.ppo.cli import check_resume_overrides  # noqa: E402
-from agents.world_models.config import from_omegaconf, register_configs  # noqa: E402
-from agents.world_models.run import run_training  # noqa: E402
+from agents.common.cli import train_from_hydra
+from agents.world_models.config import TrainWMConfig, register_configs
 
 register_configs()
 
@@ -31,10 +25,8 @@ register_configs()
 @hydra.main(config_path="../configs", config_name="train_wm", version_base="1.3")
 def main(cfg: DictConfig) -> None:
     hydra_cfg = HydraConfig.get()
-    config = from_omegaconf(cfg)
-    if config.resume:
-        check_resume_overrides(list(hydra_cfg.overrides.task))
-    run_dir = run_training(config, hydra_cfg.runtime.output_dir)
+    run_dir = train_from_hydra(TrainWMConfig, cfg, hydra_cfg.runtime.output_dir,
+                               hydra_cfg.overrides.task)
     print(f"run directory: {run_dir}")
 
 

@@ -19,7 +19,7 @@ Cases tried (every memory in the registry for the layer rows; shapes `x[T=4, B=3
 | resettable_scan                      | reset [T-1, B], h0 [B, P+1], backend "foo"  | ValueError |
 | resettable_step                      | reset [B-1], h [B, P+1]                     | ValueError |
 | envs.registry.make / suite           | unknown id / suite (closest ids suggested)  | ValueError |
-| PPO config (from_omegaconf+validate) | unknown key, section not a mapping          | Value/Type |
+| PPO config (from_dict + validate)    | unknown key, section not a mapping          | Value/Type |
 | PPO config                           | num_envs -8 / 0, wrong types, gamma 1.5     | Value/Type |
 | PPO config                           | num_minibatches not dividing num_envs       | ValueError |
 | DistributedConfig (initialize)       | num_processes -1, process_id 2 of 2         | ValueError |
@@ -47,7 +47,7 @@ from agents.common.distributed import (
     initialize,
 )
 from agents.common.run_dir import RunDir
-from agents.ppo.config import from_omegaconf, validate
+from agents.ppo.config import TrainPPOConfig
 from envs import registry
 from ssm_rl import available_memories, make_memory, resettable_scan, resettable_step
 
@@ -172,7 +172,7 @@ def test_unknown_env_names():
 
 
 def _validate(config: dict) -> None:
-    validate(from_omegaconf(config))
+    TrainPPOConfig.from_dict(config).validate()
 
 
 @pytest.mark.parametrize(

@@ -8,12 +8,12 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
 
-import agents.ppo.run as ppo_run
+import agents.common.training as ppo_run
 from agents.common.checkpoint import load_checkpoint
+from agents.common.cli import CONFIG_DIR, train_from_hydra
 from agents.common.run_dir import RunDir
-from agents.ppo.cli import CONFIG_DIR, train_from_hydra
-from agents.ppo.config import register_configs
-from agents.ppo.train import make_train, seed_keys
+from agents.common.trainer import seed_keys
+from agents.ppo.config import TrainPPOConfig, register_configs
 
 # 4 envs x 8 steps = 32 env steps per update, 4 updates in 2 chunks, 2 seeds.
 TINY = [
@@ -51,7 +51,7 @@ class Stop(Exception):
 
 def test_train_resume_evaluate_plot(tmp_path, monkeypatch):
     cfg = compose_config(TINY)
-    full = train_from_hydra(cfg, tmp_path / "full")
+    full = train_from_hydra(TrainPPOConfig, cfg, tmp_path / "full")
     run = RunDir(full)
     rows = run.read_metrics()
     assert [r["update"] for r in rows] == [1, 2, 3, 4]
@@ -68,14 +68,14 @@ def test_train_resume_evaluate_plot(tmp_path, monkeypatch):
 
     monkeypatch.setattr(ppo_run, "save_checkpoint", save_then_stop)
     with pytest.raises(Stop):
-        train_from_hydra(cfg, tmp_path / "stopped")
+        train_from_hydra(TrainPPOConfig, cfg, tmp_path / "stopped")
     monkeypatch.setattr(ppo_run, "save_checkpoint", real_save)
     assert [r["update"] for r in RunDir(tmp_path / "stopped").read_metrics()] == [1, 2]
-    resumed = train_from_hydra(compose_config([f"resume={tmp_path / 'stopped'}"]), tmp_path / "x",
-                               [f"resume={tmp_path / 'stopped'}"])
+    resume = [f"resume={tmp_path / 'stopped'}"]
+    resumed = train_from_hydra(TrainPPOConfig, compose_config(resume), tmp_path / "x", resume)
     assert resumed == tmp_path / "stopped"
 
-    ppo = make_train(ppo_run.load_run_config(full))
+    ppo = ppo_run.make_trainer(ppo_run.load_run_config(full))
     target = ppo.init_seeds(seed_keys(ppo.config))
     a, meta_a = load_checkpoint(run.checkpoint_path, target)
     b, meta_b = load_checkpoint(RunDir(resumed).checkpoint_path, target)
@@ -106,8 +106,8 @@ def test_train_resume_evaluate_plot(tmp_path, monkeypatch):
 
 def test_resume_rejects_other_overrides(tmp_path):
     with pytest.raises(ValueError, match=r"remove the other overrides \['algo.num_envs=8'\]"):
-        train_from_hydra(compose_config([f"resume={tmp_path}", "algo.num_envs=8"]), tmp_path,
-                         [f"resume={tmp_path}", "algo.num_envs=8"])
+        overrides = [f"resume={tmp_path}", "algo.num_envs=8"]
+        train_from_hydra(TrainPPOConfig, compose_config(overrides), tmp_path, overrides)
 
 
 @pytest.mark.parametrize(
@@ -130,5 +130,5 @@ def test_bad_overrides_fail_clearly(tmp_path, override, message):
         return
     cfg = compose_config([*TINY, override])
     with pytest.raises(ValueError, match=message):
-        train_from_hydra(cfg, tmp_path / "run")
+        train_from_hydra(TrainPPOConfig, cfg, tmp_path / "run")
     assert not (tmp_path / "run" / "checkpoint.ckpt").exists()

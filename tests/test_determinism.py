@@ -21,10 +21,10 @@ from agents.common.determinism import DETERMINISTIC_XLA_FLAGS, enable_determinis
 
 TRAIN_RUNS = """
 import json, sys
-from agents.ppo.config import from_omegaconf
-from agents.ppo.run import run_training
+from agents.ppo.config import TrainPPOConfig
+from agents.common.training import run_training
 for config, run_dir in json.loads(sys.argv[1]):
-    run_training(from_omegaconf(config), run_dir)
+    run_training(TrainPPOConfig.from_dict(config), run_dir)
 """
 
 

@@ -37,8 +37,8 @@ from agents.common.checkpoint import (
 from agents.common.faults import NonFiniteError, StopSignals, TrainingInterrupted, check_finite
 from agents.common.run_dir import RunDir
 from agents.common.runner import run_chunks
-from agents.ppo.config import from_omegaconf, to_dict
-from agents.ppo.run import run_training
+from agents.common.training import run_training
+from agents.ppo.config import TrainPPOConfig
 
 # ------------------------------------------------------------------- host loop, no compiling
 
@@ -146,11 +146,11 @@ def test_crash_while_writing_keeps_the_previous_checkpoint(tmp_path, monkeypatch
 
 def test_resuming_a_bad_checkpoint_is_a_clear_error(tmp_path):
     """`resume=<run dir>` whose checkpoint is truncated or holds another model's state."""
-    config = from_omegaconf(tiny_config())
+    config = TrainPPOConfig.from_dict(tiny_config())
     run = RunDir(tmp_path)
-    run.write_config({**to_dict(config), "resume": None})
+    run.write_config({**config.to_dict(), "resume": None})
     path = save_checkpoint(run.checkpoint_path, small_state(), {"update": 1})
-    resume = from_omegaconf({"resume": str(tmp_path)})
+    resume = TrainPPOConfig.from_dict({"resume": str(tmp_path)})
     with pytest.raises(CheckpointError, match="does not match the train state at /"):
         run_training(resume)
     path.write_bytes(path.read_bytes()[:-3])
@@ -169,10 +169,10 @@ def paced(self, amount, postfix=None):  # runs after the chunk's checkpoint is w
     print("chunk", flush=True)
     time.sleep(float(sys.argv[3]))
 run_logger.RunLogger.advance = paced
-from agents.ppo.config import from_omegaconf
-from agents.ppo.run import run_training
+from agents.ppo.config import TrainPPOConfig
+from agents.common.training import run_training
 config, run_dir = (json.loads(a) for a in sys.argv[1:3])
-run_training(from_omegaconf(config), run_dir)
+run_training(TrainPPOConfig.from_dict(config), run_dir)
 """
 
 

@@ -5,7 +5,7 @@ import jax
 import numpy as np
 import pytest
 
-from agents.ppo.config import from_omegaconf
+from agents.ppo.config import TrainPPOConfig
 from agents.ppo.in_context import meta_split_envs, trial_episode_returns
 from agents.ppo.meta_experiment import train_meta
 
@@ -22,7 +22,7 @@ ENV_OPTIONS = dict(
 
 @pytest.mark.slow
 def test_within_trial_return_rises():
-    config = from_omegaconf(
+    config = TrainPPOConfig.from_dict(
         {
             "env": {"suite": "meta", "id": "MetaGymnax-train", "options": ENV_OPTIONS},
             "model": {"name": "gru", "d_model": 64, "input_projection": True},

@@ -168,17 +168,17 @@ def test_vmapped_resets_draw_independent_tasks():
 
 def test_config_env_options_reach_training_and_evaluation_envs():
     """`env.options` of a PPO config build the trainer's env and every evaluation split alike."""
-    from agents.ppo.config import from_omegaconf
+    from agents.ppo.config import TrainPPOConfig
     from agents.ppo.in_context import meta_split_envs
-    from agents.ppo.train import make_train
+    from agents.ppo.train import RecurrentPPO
 
     options = {"episodes_per_trial": 2, "obs_width": 5, "base_envs": ["CartPole-v1"]}
-    config = from_omegaconf({
+    config = TrainPPOConfig.from_dict({
         "env": {"suite": "meta", "id": "MetaGymnax-train", "options": options},
         "model": {"name": "gru", "d_model": 8},
         "algo": {"num_envs": 2, "num_steps": 4, "num_minibatches": 1, "total_timesteps": 8},
     })
-    ppo = make_train(config)
+    ppo = RecurrentPPO(config)
     assert int(ppo.env_params.episodes_per_trial) == 2
     for split, (env, params) in meta_split_envs(config, ("train", "test_projections")).items():
         assert int(params.episodes_per_trial) == 2, split

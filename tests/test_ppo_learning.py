@@ -11,7 +11,7 @@ import pytest
 from ppo_envs import make_cue_env
 
 from agents.ppo.config import AlgoConfig, NetworkConfig, TrainPPOConfig
-from agents.ppo.train import make_train
+from agents.ppo.train import RecurrentPPO
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +26,7 @@ def final_return(kind: str, memory: str, updates: int, seed: int = 0) -> float:
         algo=AlgoConfig(num_envs=32, num_steps=32, update_epochs=4, num_minibatches=4,
                         learning_rate=3e-3, gae_lambda=0.95, total_timesteps=32 * 32 * updates),
     )
-    ppo = make_train(config, *make_cue_env(kind, num_cues=4, max_delay=6))
+    ppo = RecurrentPPO(config, *make_cue_env(kind, num_cues=4, max_delay=6))
     _, metrics = jax.jit(ppo.train)(ppo.init(jax.random.PRNGKey(seed)))
     return float(np.mean(np.asarray(metrics["episode/return"])[-5:]))
 
@@ -50,9 +50,9 @@ def test_fast_preset_s5_learns_repeat_previous(tmp_path):
     """The CLI's `preset=fast` on POPGym RepeatPreviousEasy: random play returns about -0.5."""
     from hydra import compose, initialize_config_dir
 
+    from agents.common.cli import CONFIG_DIR, train_from_hydra
     from agents.common.run_dir import RunDir
-    from agents.ppo.cli import CONFIG_DIR, train_from_hydra
-    from agents.ppo.config import register_configs
+    from agents.ppo.config import TrainPPOConfig, register_configs
 
     register_configs()
     with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
@@ -60,7 +60,7 @@ def test_fast_preset_s5_learns_repeat_previous(tmp_path):
                                               "algo.total_timesteps=196608", "logger=quiet",
                                               "logger.updates_per_chunk=24",
                                               "logger.checkpoint=false"])
-    rows = RunDir(train_from_hydra(cfg, tmp_path)).read_metrics()
+    rows = RunDir(train_from_hydra(TrainPPOConfig, cfg, tmp_path)).read_metrics()
     returns = [r["metrics"]["episode/return"][0] for r in rows]
     assert np.mean(returns[:3]) < -0.3
     assert np.mean(returns[-3:]) > 0.2

@@ -11,7 +11,7 @@ from ppo_envs import make_cue_env
 
 from agents.ppo.config import AlgoConfig, NetworkConfig, TrainPPOConfig
 from agents.ppo.network import ActorCritic
-from agents.ppo.train import make_train
+from agents.ppo.train import RecurrentPPO
 
 T, B = 12, 6
 
@@ -28,7 +28,7 @@ def small_ppo(kind: str, memory: str):
     )
     # Delays up to 6 with a 4-step limit: some episodes terminate, some are truncated.
     env, params = make_cue_env(kind, max_delay=6, max_steps_in_episode=4)
-    return make_train(config, env, params)
+    return RecurrentPPO(config, env, params)
 
 
 @pytest.mark.parametrize(
@@ -92,7 +92,7 @@ def test_truncation_bootstraps_from_final_observation():
 def test_update_runs_and_counts_episodes():
     ppo = small_ppo("discrete", "s5")
     state = ppo.init(jax.random.PRNGKey(2))
-    state, metrics = jax.jit(ppo.update)(state)
+    state, metrics = jax.jit(ppo.iteration)(state)
     assert int(state.update_step) == 1
     assert float(metrics["episode/count"]) > 0
     assert 0.0 <= float(metrics["episode/return"]) <= 1.0

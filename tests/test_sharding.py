@@ -28,10 +28,10 @@ from run_harness import (
 
 TRAIN = """
 import json, sys
-from agents.ppo.config import from_omegaconf
-from agents.ppo.run import run_training
+from agents.ppo.config import TrainPPOConfig
+from agents.common.training import run_training
 config, run_dir = (json.loads(a) for a in sys.argv[1:])
-run_training(from_omegaconf(config), run_dir)
+run_training(TrainPPOConfig.from_dict(config), run_dir)
 """
 
 # Train sharded, keeping the compiled chunk to inspect its shardings and collectives; then try
@@ -39,8 +39,8 @@ run_training(from_omegaconf(config), run_dir)
 TRAIN_SHARDED = """
 import json, sys
 import jax
-import agents.ppo.run as run_module
-from agents.ppo.config import from_omegaconf
+import agents.common.training as run_module
+from agents.ppo.config import TrainPPOConfig
 config, run_dir, bad_configs = (json.loads(a) for a in sys.argv[1:])
 compiled_chunks = []
 compile_chunk = run_module.compile_chunk
@@ -49,13 +49,13 @@ def keep(*args, **kwargs):
     compiled_chunks.append(compiled)
     return compiled, seconds
 run_module.compile_chunk = keep
-run_module.run_training(from_omegaconf(config), run_dir)
+run_module.run_training(TrainPPOConfig.from_dict(config), run_dir)
 (compiled,) = compiled_chunks
 state_shardings = compiled.input_shardings[0][0]
 errors = []
 for i, bad in enumerate(bad_configs):
     try:
-        run_module.run_training(from_omegaconf(bad), f"{run_dir}_bad{i}")
+        run_module.run_training(TrainPPOConfig.from_dict(bad), f"{run_dir}_bad{i}")
         errors.append(None)
     except ValueError as err:
         errors.append(str(err))

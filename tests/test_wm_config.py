@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
-from agents.world_models.config import from_omegaconf, register_configs, validate
+from agents.world_models.config import TrainWMConfig, register_configs
 from ssm_rl.memory import available_memories
 
 CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "configs")
@@ -14,7 +14,8 @@ CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "configs")
 def composed(*overrides):
     register_configs()
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        return from_omegaconf(compose(config_name="train_wm", overrides=list(overrides)))
+        cfg = compose(config_name="train_wm", overrides=list(overrides))
+        return TrainWMConfig.from_dict(cfg)
 
 
 MODELS = [m for m in ("s5", "mamba", "gru")
@@ -27,7 +28,7 @@ def test_config_composes_and_validates(model):
     assert config.memory_name == model
     assert config.model["d_model"] == 64  # wm=small shrinks the shared model group
     assert config.env.id == "RepeatFirstEasy"
-    validate(config)
+    config.validate()
 
 
 def test_overrides_and_errors():
@@ -36,8 +37,8 @@ def test_overrides_and_errors():
     with pytest.raises(Exception, match="no_such_key"):
         composed("agent.no_such_key=1")
     with pytest.raises(ValueError, match="imag_context"):
-        validate(composed("agent.imag_context=1"))
+        composed("agent.imag_context=1").validate()
     with pytest.raises(ValueError, match="prefill"):
-        validate(composed("agent.prefill=8", "agent.batch_length=64"))
+        composed("agent.prefill=8", "agent.batch_length=64").validate()
     with pytest.raises(ValueError, match="unknown memory"):
-        validate(composed("model.name=nope"))
+        composed("model.name=nope").validate()

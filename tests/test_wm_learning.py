@@ -7,7 +7,7 @@ import jax
 import numpy as np
 import pytest
 
-from agents.common.runner import init_seeds, seed_keys
+from agents.common.trainer import seed_keys
 from agents.world_models.evaluation import (
     collect_random_dataset,
     prediction_metrics,
@@ -71,10 +71,10 @@ def tiny_config(**overrides):
 
 @pytest.mark.slow
 def test_agent_run_logs_checkpoints_and_resumes_bit_identically(tmp_path, monkeypatch):
+    from agents.common import training as run_module
     from agents.common.checkpoint import load_checkpoint
     from agents.common.run_dir import RunDir
-    from agents.world_models import run as run_module
-    from agents.world_models.agent import make_agent
+    from agents.world_models.agent import DreamerAgent
 
     config = tiny_config()
     full = run_module.run_training(config, tmp_path / "full")
@@ -101,8 +101,8 @@ def test_agent_run_logs_checkpoints_and_resumes_bit_identically(tmp_path, monkey
     run_module.run_training(tiny_config(resume=str(part)))
     assert [r["iteration"] for r in RunDir(part).read_metrics()] == [1, 2, 3, 4]
 
-    agent = make_agent(config)
-    target = init_seeds(agent.init, seed_keys(config))
+    agent = DreamerAgent(config)
+    target = agent.init_seeds(seed_keys(config))
     state_full, meta_full = load_checkpoint(RunDir(full).checkpoint_path, target)
     state_part, meta_part = load_checkpoint(RunDir(part).checkpoint_path, target)
     assert meta_full["iteration"] == meta_part["iteration"] == 4
@@ -116,10 +116,10 @@ def test_stop_signal_saves_the_agent_although_periodic_checkpoints_are_off(tmp_p
     import os
     import signal
 
+    from agents.common import training as run_module
     from agents.common.checkpoint import read_metadata
     from agents.common.faults import TrainingInterrupted
     from agents.common.run_dir import RunDir
-    from agents.world_models import run as run_module
 
     original = run_module.log_chunk
 

@@ -1,9 +1,14 @@
-"""Config pieces every trainer shares: the env and logger sections, the `model` section's
-accessors, dict -> dataclass conversion with unknown-key and type errors, and value checks.
+"""Config pieces every trainer shares: the env and logger sections, the run-level fields,
+dict -> dataclass conversion with unknown-key and type errors, and value checks.
 
-A trainer's config is a tree of dataclasses (its Hydra schema) whose root extends `RunConfig`;
-`build_config` turns a composed
-Hydra config or a plain nested dict into that tree, naming any unknown key and the keys allowed
+A trainer's config is a tree of dataclasses (its Hydra schema) whose root extends `RunConfig`:
+
+    config = TrainPPOConfig.from_dict(composed_hydra_config_or_nested_dict)
+    config.validate()          # ValueError naming the first bad value, before anything compiles
+    config.to_dict()           # what config.yaml stores
+
+`RunConfig.trainer` names the trainer class the config builds
+(agents.common.training.make_trainer); `from_dict` names any unknown key and the keys allowed
 where it appeared.
 """
 
@@ -12,9 +17,11 @@ from __future__ import annotations
 import dataclasses
 import inspect
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from omegaconf import DictConfig, OmegaConf
+
+from agents.common.distributed import DistributedConfig
 
 T = TypeVar("T")
 
@@ -60,7 +67,10 @@ def make_env(env: EnvConfig, env_id: str | None = None) -> tuple[Any, Any]:
 @dataclass
 class RunConfig:
     """The fields every trainer's run config starts with; `model` is
-    `{"name": <memory>, **make_memory options}`."""
+    `{"name": <memory>, **make_memory options}`. Subclasses add their sections, set `trainer`
+    ("module:Class") and extend `validate_sections`."""
+
+    trainer: ClassVar[str]
 
     env: EnvConfig = field(default_factory=EnvConfig)
     model: dict[str, Any] = field(default_factory=lambda: {"name": "s5"})
@@ -68,6 +78,11 @@ class RunConfig:
     seed: int = 0
     num_seeds: int = 1  # seeds trained at once (vmap); seed k uses PRNGKey(seed) split k
     resume: str | None = None  # run directory to continue
+    # XLA flags for bit-reproducible GPU runs (agents/common/determinism.py; slower on GPU)
+    deterministic: bool = False
+    # several hosts: jax.distributed.initialize() (agents/common/distributed.py); every run
+    # shards the env batch over all devices, so the env batch must divide over them
+    distributed: DistributedConfig = field(default_factory=DistributedConfig)
 
     @property
     def memory_name(self) -> str:
@@ -76,6 +91,30 @@ class RunConfig:
     @property
     def memory_options(self) -> dict[str, Any]:
         return {k: v for k, v in self.model.items() if k != "name"}
+
+    @classmethod
+    def from_dict(cls: type[T], cfg: DictConfig | dict) -> T:
+        """A composed Hydra config (or a plain nested dict) -> this config; see `build_config`."""
+        return build_config(cls, cfg)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config as a nested dict (what config.yaml and checkpoints store)."""
+        return dataclasses.asdict(self)
+
+    def validate(self, *, env_known: bool = False) -> None:
+        """ValueError naming the first bad value and what is allowed; runs before compiling.
+
+        `env_known=True` skips the env-id check (an env object is supplied directly).
+        """
+        if not env_known:
+            validate_env(self.env)
+        positive_int("num_seeds", self.num_seeds)
+        positive_int("logger.updates_per_chunk", self.logger.updates_per_chunk)
+        self.validate_sections()
+        validate_model(self)
+
+    def validate_sections(self) -> None:
+        """Checks of the subclass's own sections (ValueError naming the value)."""
 
 
 def build_config(cls: type[T], cfg: DictConfig | dict) -> T:

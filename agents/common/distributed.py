@@ -1,12 +1,12 @@
 """Data-parallel training over every device of every host, with JAX's own sharding machinery.
 
-One program runs on any number of devices (DESIGN.md §7). A train state keeps the seed axis
+One program runs on any number of devices. A train state keeps the seed axis
 first; the *environment axis* (axis 1 of every per-environment leaf: env state, observation,
 memory carry, ...) is split over the mesh axis `"data"`, everything else (parameters, optimiser
 state, PRNG keys, counters) is replicated:
 
     mesh = data_mesh()                                   # all devices, all hosts
-    shardings = env_shardings(state, mesh, PER_ENV_FIELDS)
+    shardings = env_shardings(state, mesh, trainer.per_env_fields)
     state = place(state, shardings)                      # host pytree -> global arrays
 
 The compiler (GSPMD) partitions the jitted update from these input shardings: each device steps
@@ -81,7 +81,7 @@ def initialize(config: DistributedConfig) -> None:
             "distributed.enabled needs jax.distributed.initialize() before the JAX backend "
             "starts, but it already started (importing gymnax or envs starts it): call "
             "agents.common.distributed.setup_process(config.distributed) first, as "
-            "agents.ppo.cli.train_from_hydra does"
+            "agents.common.training.run_training does"
         )
     jax.distributed.initialize(**{k: v for k, v in options.items() if v is not None})
 
@@ -137,19 +137,23 @@ def replicated(mesh: Mesh) -> NamedSharding:
 
 
 def env_shardings(state: Any, mesh: Mesh, per_env_fields: Collection[str], axis: int = 1) -> Any:
-    """Shardings for a state dataclass: leaves under the top-level fields `per_env_fields` are
-    split along `axis` (the environment axis, after the seed axis), all others replicated.
+    """Shardings for a state dataclass: leaves under the fields `per_env_fields` (attribute
+    paths: "obs", or "replay.data" for a field of a field) are split along `axis` (the
+    environment axis, after the seed axis), all others replicated.
 
     ValueError if a per-environment leaf's axis does not divide over the mesh.
     """
-    names = {_field_name(path) for path, _ in jax.tree_util.tree_leaves_with_path(state)}
-    unknown = sorted(set(per_env_fields) - names)
+    paths = [_field_names(path) for path, _ in jax.tree_util.tree_leaves_with_path(state)]
+    fields = [tuple(f.split(".")) for f in per_env_fields]
+    unknown = sorted(".".join(f) for f in fields if not any(p[:len(f)] == f for p in paths))
     if unknown:
+        names = sorted({p[0] for p in paths})
         raise ValueError(f"per-environment fields {unknown} are not in the state; it has {names}")
     split = NamedSharding(mesh, P(*(None,) * axis, DATA_AXIS))
 
     def sharding(path, leaf) -> NamedSharding:
-        if _field_name(path) not in per_env_fields:
+        names = _field_names(path)
+        if not any(names[:len(f)] == f for f in fields):
             return replicated(mesh)
         where = jax.tree_util.keystr(path)
         if np.ndim(leaf) <= axis:
@@ -160,9 +164,8 @@ def env_shardings(state: Any, mesh: Mesh, per_env_fields: Collection[str], axis:
     return jax.tree_util.tree_map_with_path(sharding, state)
 
 
-def _field_name(path) -> str:
-    key = path[0]
-    return str(getattr(key, "name", getattr(key, "key", key)))
+def _field_names(path) -> tuple[str, ...]:
+    return tuple(str(getattr(key, "name", getattr(key, "key", key))) for key in path)
 
 
 def place(tree: Any, shardings: Any) -> Any:

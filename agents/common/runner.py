@@ -1,6 +1,7 @@
-"""The generic host loop of a training run: compile a chunk of updates once, run it until done.
+"""The pieces of the host loop of a training run (agents.common.training puts them together):
+compile a chunk of iterations once, run it until done, log each chunk's rows.
 
-A trainer provides a pure `chunk(state, n) -> (state, metrics)` that runs `n <= max` updates
+A trainer provides a pure `chunk(state, n) -> (state, metrics)` that runs `n <= max` iterations
 (a traced `n`, so one compiled program serves every chunk, the last shorter one included, and
 a resumed run executes exactly the same program as an uninterrupted one). The loop calls it,
 hands each finished chunk to a callback (logging, checkpointing) and keeps the state a single
@@ -24,7 +25,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh
 
@@ -42,40 +42,6 @@ class ChunkReport:
     count: int  # units run in this chunk
     seconds: float  # wall time of the chunk, compile excluded
     stopping: bool = False  # a stop signal arrived: the last chunk, checkpoint it
-
-
-def seed_keys(config: Any) -> jax.Array:
-    """`[config.num_seeds]` PRNG keys, one per seed of a run (split from `config.seed`)."""
-    return jax.random.split(jax.random.PRNGKey(config.seed), config.num_seeds)
-
-
-def init_seeds(init: Callable[[jax.Array], Any], keys: jax.Array) -> Any:
-    """States `init(key)` for `keys[num_seeds]`, stacked on a leading seed axis.
-
-    One jitted `init` per seed, never a vmapped one: under `vmap`, orthogonal initialisers
-    become a batched LAPACK QR, which deadlocks XLA:CPU's thread pool in jax 0.10.2 when two
-    such QRs run at once.
-    """
-    init = jax.jit(init)
-    states = [init(key) for key in keys]
-    return jax.tree.map(lambda *leaves: jnp.stack(leaves), *states)
-
-
-def run_iterations(
-    iteration: Callable[[Any], tuple[Any, Any]], state: Any, count: jax.Array, max_count: int
-) -> tuple[Any, Any]:
-    """`count` (traced, <= `max_count`) calls `state, metrics = iteration(state)` in a
-    `fori_loop`; metrics stacked `[max_count, ...]`, rows past `count` zero. A trainer's
-    `run(state, n)` is this, so one compiled program serves every chunk length."""
-    shapes = jax.eval_shape(iteration, state)[1]
-    buffer = jax.tree.map(lambda s: jnp.zeros((max_count, *s.shape), s.dtype), shapes)
-
-    def body(i, carry):
-        state, buffer = carry
-        state, metrics = iteration(state)
-        return state, jax.tree.map(lambda b, m: b.at[i].set(m), buffer, metrics)
-
-    return jax.lax.fori_loop(0, count, body, (state, buffer))
 
 
 def compile_chunk(
@@ -136,35 +102,6 @@ def run_chunks(
                 print(interrupted, file=sys.stderr, flush=True)
                 raise interrupted
     return state
-
-
-def train_seeds(
-    trainer: Any,
-    keys: jax.Array,
-    total: int,
-    per_chunk: int,
-    callback: Callable[[ChunkReport], None] | None = None,
-) -> tuple[Any, dict[str, np.ndarray]]:
-    """Train one seed per key of `keys[num_seeds]` in this process, without a run directory:
-    `init_seeds`, one compiled chunk of `per_chunk` units run until `total`.
-
-    `trainer` has `init(key)` and `run(state, n, max_n)` (recurrent PPO, the world-model
-    agent). Returns `(final state [num_seeds, ...], metrics {name: [num_seeds, total]})`;
-    `callback` sees each chunk's report.
-    """
-    state = init_seeds(trainer.init, keys)
-    chunk = jax.vmap(lambda s, n: trainer.run(s, n, per_chunk), in_axes=(0, None))
-    compiled, _ = compile_chunk(chunk, state)
-    rows = []
-
-    def collect(report: ChunkReport) -> None:
-        rows.append(report.metrics)
-        if callback is not None:
-            callback(report)
-
-    state = run_chunks(compiled, state, done=0, total=total, per_chunk=per_chunk,
-                       callback=collect)
-    return state, {k: np.concatenate([r[k] for r in rows], axis=1) for k in rows[0]}
 
 
 def log_chunk(

@@ -1,9 +1,9 @@
 """Typed configuration of a PPO run, its Hydra schema and its validation.
 
 The dataclasses are the schema Hydra merges `configs/train_ppo.yaml` and its groups into
-(`register_configs`), so a misspelt key fails at composition. `validate` checks values (env id,
-memory name and options, batch divisibility, ranges) before anything is compiled, naming the
-bad value and what is allowed.
+(`register_configs`), so a misspelt key fails at composition. `TrainPPOConfig.validate` checks
+values (env id, memory name and options, batch divisibility, ranges) before anything is
+compiled, naming the bad value and what is allowed.
 
 Sizes: one update collects `num_envs x num_steps` env steps per seed; the update runs
 `update_epochs` passes over `num_minibatches` minibatches of `num_envs / num_minibatches`
@@ -12,20 +12,9 @@ whole environment sequences of length `num_steps`.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
 
-from omegaconf import DictConfig
-
-from agents.common.config import (
-    RunConfig,
-    build_config,
-    positive_int,
-    validate_env,
-    validate_model,
-)
-from agents.common.distributed import DistributedConfig
+from agents.common.config import RunConfig, positive_int
 
 
 @dataclass
@@ -68,15 +57,45 @@ class AlgoConfig:
 
 @dataclass
 class TrainPPOConfig(RunConfig):
-    """A whole run: `RunConfig` (env, model, logger, seeds, resume) plus the PPO sections."""
+    """A whole run: `RunConfig` (env, model, logger, seeds, resume, devices) plus the PPO
+    sections."""
+
+    trainer = "agents.ppo.train:RecurrentPPO"
 
     network: NetworkConfig = field(default_factory=NetworkConfig)
     algo: AlgoConfig = field(default_factory=AlgoConfig)
-    # XLA flags for bit-reproducible GPU runs (agents/common/determinism.py; slower on GPU)
-    deterministic: bool = False
-    # several hosts: jax.distributed.initialize() (agents/common/distributed.py); every run
-    # shards the env batch over all devices, so num_envs must divide over them
-    distributed: DistributedConfig = field(default_factory=DistributedConfig)
+
+    def validate_sections(self) -> None:
+        from agents.ppo.network import check_activation
+
+        algo = self.algo
+        for name in ("total_timesteps", "num_envs", "num_steps", "update_epochs",
+                     "num_minibatches"):
+            positive_int(f"algo.{name}", getattr(algo, name))
+        positive_int("network.head_hidden", self.network.head_hidden)
+        if algo.num_envs % algo.num_minibatches:
+            divisors = [d for d in range(1, algo.num_envs + 1) if algo.num_envs % d == 0]
+            raise ValueError(
+                f"algo.num_minibatches={algo.num_minibatches} must divide algo.num_envs="
+                f"{algo.num_envs} (minibatches split environments, never time); allowed: "
+                f"{divisors}"
+            )
+        if algo.total_timesteps < algo.steps_per_update:
+            raise ValueError(
+                f"algo.total_timesteps={algo.total_timesteps} is less than one update of "
+                f"num_envs x num_steps = {algo.steps_per_update} env steps"
+            )
+        for name, lo, hi in (("gamma", 0.0, 1.0), ("gae_lambda", 0.0, 1.0)):
+            value = getattr(algo, name)
+            if not lo <= value <= hi:
+                raise ValueError(f"algo.{name}={value!r} must lie in [{lo}, {hi}]")
+        for name in ("learning_rate", "clip_eps", "max_grad_norm", "adam_eps"):
+            if not getattr(algo, name) > 0:
+                raise ValueError(f"algo.{name}={getattr(algo, name)!r} must be > 0")
+        for name in ("ent_coef", "vf_coef"):
+            if not getattr(algo, name) >= 0:
+                raise ValueError(f"algo.{name}={getattr(algo, name)!r} must be >= 0")
+        check_activation(self.network.activation)
 
 
 def register_configs() -> None:
@@ -84,56 +103,3 @@ def register_configs() -> None:
     from hydra.core.config_store import ConfigStore
 
     ConfigStore.instance().store(name="train_ppo_schema", node=TrainPPOConfig)
-
-
-def from_omegaconf(cfg: DictConfig | dict) -> TrainPPOConfig:
-    """A composed Hydra config (or a plain nested dict) -> `TrainPPOConfig`.
-
-    Unknown keys raise ValueError naming them and the allowed keys.
-    """
-    return build_config(TrainPPOConfig, cfg)
-
-
-def to_dict(config: TrainPPOConfig) -> dict[str, Any]:
-    return dataclasses.asdict(config)
-
-
-def validate(config: TrainPPOConfig, *, env_known: bool = False) -> None:
-    """ValueError naming the first bad value and what is allowed; runs before compiling.
-
-    `env_known=True` skips the env-id check (an env object is supplied directly).
-    """
-    from agents.ppo.network import check_activation
-
-    if not env_known:
-        validate_env(config.env)
-    algo = config.algo
-    for name in ("total_timesteps", "num_envs", "num_steps", "update_epochs", "num_minibatches"):
-        positive_int(f"algo.{name}", getattr(algo, name))
-    for name in ("num_seeds",):
-        positive_int(name, getattr(config, name))
-    positive_int("logger.updates_per_chunk", config.logger.updates_per_chunk)
-    positive_int("network.head_hidden", config.network.head_hidden)
-    if algo.num_envs % algo.num_minibatches:
-        divisors = [d for d in range(1, algo.num_envs + 1) if algo.num_envs % d == 0]
-        raise ValueError(
-            f"algo.num_minibatches={algo.num_minibatches} must divide algo.num_envs="
-            f"{algo.num_envs} (minibatches split environments, never time); allowed: {divisors}"
-        )
-    if algo.total_timesteps < algo.steps_per_update:
-        raise ValueError(
-            f"algo.total_timesteps={algo.total_timesteps} is less than one update of "
-            f"num_envs x num_steps = {algo.steps_per_update} env steps"
-        )
-    for name, lo, hi in (("gamma", 0.0, 1.0), ("gae_lambda", 0.0, 1.0)):
-        value = getattr(algo, name)
-        if not lo <= value <= hi:
-            raise ValueError(f"algo.{name}={value!r} must lie in [{lo}, {hi}]")
-    for name in ("learning_rate", "clip_eps", "max_grad_norm", "adam_eps"):
-        if not getattr(algo, name) > 0:
-            raise ValueError(f"algo.{name}={getattr(algo, name)!r} must be > 0")
-    for name in ("ent_coef", "vf_coef"):
-        if not getattr(algo, name) >= 0:
-            raise ValueError(f"algo.{name}={getattr(algo, name)!r} must be >= 0")
-    check_activation(config.network.activation)
-    validate_model(config)

@@ -36,11 +36,11 @@ def evaluate_policy(
     def step(c, key):
         env_state, obs, is_first, carry, finished, returns = c
         k_act, k_env = jax.random.split(key)
-        carry, action, _, _ = ppo.act(params, carry, obs, is_first, k_act, greedy)
-        obs, env_state, reward, terminated, truncated, _ = ppo.step_envs(k_env, env_state, action)
-        done = terminated | truncated
-        returns = jnp.where(finished, returns, returns + reward)
-        return (env_state, obs, done, carry, finished | done, returns), None
+        (carry, _, _), out = ppo.act_and_step(params, carry, env_state, obs, is_first, k_act,
+                                              k_env, greedy)
+        returns = jnp.where(finished, returns, returns + out.reward)
+        done = out.done
+        return (out.env_state, out.next_obs, done, carry, finished | done, returns), None
 
     init = (env_state, obs, is_first, carry, zeros.astype(bool), zeros)
     final, _ = jax.lax.scan(step, init, jax.random.split(rng, max_steps))

@@ -13,17 +13,17 @@ One update (per seed; B = num_envs, T = num_steps, M = num_minibatches):
    carry stored at the rollout start (gradient stopped). The first replay reproduces the
    rollout's log-probs, so the PPO ratio starts at 1.
 
-`make_train(config)` returns a `RecurrentPPO` with pure functions: `init(rng) -> PPOState`,
-`update(state) -> (state, metrics)`, `run(state, n) -> (state, metrics[max_updates])` (a chunk
-of n updates with one compiled program for any n), and `train(state)` (all updates). Seeds are
-a leading axis:
+`RecurrentPPO(config)` (or `agents.common.training.make_trainer(config)`) is a
+`agents.common.trainer.Trainer`: pure `init(rng) -> PPOState` and `iteration(state) ->
+(state, metrics)` (one update), plus the base class's `run(state, n, max_n)` (a chunk of n
+updates with one compiled program for any n) and `train(state)` (all updates). Seeds are a
+leading axis:
 
-    ppo = make_train(config)
+    ppo = RecurrentPPO(config)
     states = ppo.init_seeds(jax.random.split(key, num_seeds))   # [num_seeds, ...]
     states, metrics = jax.jit(jax.vmap(ppo.train))(states)
 
-`init_seeds` initialises seed by seed on purpose (`agents.common.runner.init_seeds`). The env
-batch is the leading axis of every per-env leaf of `PPOState` (obs, carry, env state).
+The env batch is the leading axis of every per-env leaf of `PPOState` (obs, carry, env state).
 """
 
 from __future__ import annotations
@@ -35,12 +35,14 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
+from agents.common.acting import EnvStep, act_and_step
 from agents.common.action_heads import ActionHead, env_action
 from agents.common.config import make_env
 from agents.common.distributed import shard_env_axis
+from agents.common.episodes import episode_statistics
 from agents.common.returns import gae, next_values
-from agents.common.runner import init_seeds, run_iterations, seed_keys
-from agents.ppo.config import TrainPPOConfig, validate
+from agents.common.trainer import Trainer
+from agents.ppo.config import TrainPPOConfig
 from agents.ppo.network import ActorCritic
 from envs.wrappers import VecEnv
 from ssm_rl.memory import make_memory
@@ -60,9 +62,6 @@ class PPOState:
     update_step: jax.Array  # int32, updates done
 
 
-PER_ENV_FIELDS = ("env_state", "obs", "is_first", "carry")  # PPOState fields with the env axis
-
-
 @struct.dataclass
 class Transition:
     """One rollout step for B envs (stacked to `[T, B, ...]` by the rollout scan)."""
@@ -80,15 +79,24 @@ class Transition:
     episode_length: jax.Array  # [B]
 
 
-class RecurrentPPO:
-    """Pure train functions for one config. Build with `make_train`."""
+class RecurrentPPO(Trainer):
+    """Pure train functions for one config; one iteration is one PPO update.
+
+    `env, env_params`: a wrapped gymnax env with a `LogWrapper` on top, to train on an
+    environment that is not in `envs.registry` (default: the one `config.env` names).
+    """
+
+    unit = "update"
+    per_env_fields = ("env_state", "obs", "is_first", "carry")
 
     def __init__(self, config: TrainPPOConfig, env: Any = None, env_params: Any = None):
-        validate(config, env_known=env is not None)
+        config.validate(env_known=env is not None)
         if env is None:
             env, env_params = make_env(config.env)
         self.config = config
         self.algo = config.algo
+        self.steps_per_iteration = self.algo.steps_per_update
+        self.num_iterations = self.algo.num_updates
         self.env = VecEnv(env)
         self.env_params = env_params
         self.action_space = env.action_space(env_params)
@@ -98,14 +106,21 @@ class RecurrentPPO:
             head_hidden=config.network.head_hidden,
             activation=config.network.activation,
         )
-        self.num_updates = self.algo.num_updates
         self.tx = self._optimizer()
+
+    def mesh_divisors(self) -> dict[str, int]:
+        algo = self.algo
+        return {
+            "algo.num_envs": algo.num_envs,
+            "environments per minibatch (algo.num_envs / algo.num_minibatches)":
+                algo.num_envs // algo.num_minibatches,
+        }
 
     def _optimizer(self) -> optax.GradientTransformation:
         algo = self.algo
         lr: Any = algo.learning_rate
         if algo.anneal_lr:
-            steps = self.num_updates * algo.update_epochs * algo.num_minibatches
+            steps = self.num_iterations * algo.update_epochs * algo.num_minibatches
             lr = optax.linear_schedule(algo.learning_rate, 0.0, steps)
         return optax.chain(
             optax.clip_by_global_norm(algo.max_grad_norm), optax.adam(lr, eps=algo.adam_eps)
@@ -132,11 +147,6 @@ class RecurrentPPO:
             update_step=jnp.zeros((), jnp.int32),
         )
 
-    def init_seeds(self, keys: jax.Array) -> PPOState:
-        """States for `keys[num_seeds]`, stacked on a leading seed axis (one jitted `init` per
-        seed: `agents.common.runner.init_seeds`)."""
-        return init_seeds(self.init, keys)
-
     # ---- acting ------------------------------------------------------------------------------
 
     def act(
@@ -151,11 +161,19 @@ class RecurrentPPO:
         action = policy.mode() if greedy else policy.sample(key)
         return carry, action, policy, value
 
-    def step_envs(self, key: jax.Array, env_state: Any, action: jax.Array) -> tuple:
-        """Step `n` of this trainer's envs with head actions `[n, ...]`; the env's outputs."""
-        keys = jax.random.split(key, action.shape[0])
-        return self.env.step(keys, env_state, env_action(self.action_space, action),
-                             self.env_params)
+    def act_and_step(
+        self, params: Any, carry: Any, env_state: Any, obs: jax.Array, is_first: jax.Array,
+        act_key: jax.Array, env_key: jax.Array, greedy: bool = False,
+    ) -> tuple[tuple[Any, Any, jax.Array], EnvStep]:
+        """`act` on `obs[n]`, then step `n` of this trainer's envs with the action:
+        `((carry, policy, value), EnvStep)` (`agents.common.acting.act_and_step`)."""
+
+        def policy(obs, is_first, key):
+            carry_, action, pi, value = self.act(params, carry, obs, is_first, key, greedy)
+            return action, (carry_, pi, value)
+
+        return act_and_step(self.env, self.env_params, env_state, obs, is_first, act_key,
+                            env_key, policy, lambda a: env_action(self.action_space, a))
 
     def rollout(self, state: PPOState) -> tuple[PPOState, Transition, jax.Array]:
         """T steps of acting: `(state after, Transition[T, B], last_value[B])`.
@@ -168,12 +186,11 @@ class RecurrentPPO:
         def step(carry, _):
             env_state, obs, is_first, memory, rng = carry
             rng, k_act, k_env = jax.random.split(rng, 3)
-            memory, action, policy, value = self.act(params, memory, obs, is_first, k_act)
-            next_obs, env_state, reward, terminated, truncated, info = self.step_envs(
-                k_env, env_state, action
+            (memory, policy, value), out = self.act_and_step(
+                params, memory, env_state, obs, is_first, k_act, k_env
             )
-            done = terminated | truncated
-            bootstrap = truncated & ~terminated  # cut by the time limit, not by the task
+            action, info, terminated, done = out.action, out.info, out.terminated, out.done
+            bootstrap = out.truncated & ~terminated  # cut by the time limit, not by the task
             # One extra memory step, only on steps where some env was truncated (under a vmap
             # over seeds the cond becomes a select and runs every step: ~1 rollout step more).
             final_value = jax.lax.cond(
@@ -193,14 +210,14 @@ class RecurrentPPO:
                 action=action,
                 log_prob=policy.log_prob(action),
                 value=value,
-                reward=reward.astype(jnp.float32),
+                reward=out.reward.astype(jnp.float32),
                 terminated=terminated,
                 done=done,
                 final_value=jnp.where(bootstrap, final_value, 0.0),
                 episode_return=info["returned_episode_returns"],
                 episode_length=info["returned_episode_lengths"],
             )
-            return (env_state, next_obs, done, memory, rng), transition
+            return (out.env_state, out.next_obs, done, memory, rng), transition
 
         init = (state.env_state, state.obs, state.is_first, state.carry, state.rng)
         (env_state, obs, is_first, memory, rng), traj = jax.lax.scan(
@@ -251,7 +268,7 @@ class RecurrentPPO:
         }
         return total, metrics
 
-    def update(self, state: PPOState) -> tuple[PPOState, dict[str, jax.Array]]:
+    def iteration(self, state: PPOState) -> tuple[PPOState, dict[str, jax.Array]]:
         """One PPO update (rollout, GAE, epochs x minibatches); metrics are scalars."""
         algo = self.algo
         B, T, M = algo.num_envs, algo.num_steps, algo.num_minibatches
@@ -299,46 +316,10 @@ class RecurrentPPO:
         )
         metrics = {k: jnp.mean(v) for k, v in loss_metrics.items()}
         metrics["params/norm"] = optax.tree.norm(params)  # also the host's NaN/inf check
-        metrics.update(episode_metrics(traj))
+        metrics.update(
+            episode_statistics(traj.done, traj.episode_return, traj.episode_length)
+        )
         return state, metrics
 
-    def run(
-        self, state: PPOState, num_updates: jax.Array, max_updates: int
-    ) -> tuple[PPOState, dict[str, jax.Array]]:
-        """`num_updates` (traced, <= max_updates) updates; metrics `[max_updates]`, rows past
-        `num_updates` zero. One compiled program serves every chunk length."""
-        return run_iterations(self.update, state, num_updates, max_updates)
 
-    def train(self, state: PPOState) -> tuple[PPOState, dict[str, jax.Array]]:
-        """All `num_updates` updates from a fresh `state`: `(final state, metrics[num_updates])`."""
-        return jax.lax.scan(lambda s, _: self.update(s), state, None, self.num_updates)
-
-
-def episode_metrics(traj: Transition) -> dict[str, jax.Array]:
-    """Mean return and length of the episodes that ended in `traj`, and their count
-    (means are 0 when none ended)."""
-    done = traj.done.astype(jnp.float32)
-    count = jnp.sum(done)
-    denom = jnp.maximum(count, 1.0)
-    return {
-        "episode/count": count,
-        "episode/return": jnp.sum(done * traj.episode_return) / denom,
-        "episode/length": jnp.sum(done * traj.episode_length) / denom,
-    }
-
-
-def make_train(config: TrainPPOConfig, env: Any = None, env_params: Any = None) -> RecurrentPPO:
-    """`RecurrentPPO` for `config`; pass `env, env_params` (a wrapped gymnax env with a
-    `LogWrapper` on top) to train on an environment that is not in `envs.registry`."""
-    return RecurrentPPO(config, env, env_params)
-
-
-__all__ = [
-    "PER_ENV_FIELDS",
-    "PPOState",
-    "RecurrentPPO",
-    "Transition",
-    "episode_metrics",
-    "make_train",
-    "seed_keys",
-]
+__all__ = ["PPOState", "RecurrentPPO", "Transition"]

@@ -11,9 +11,10 @@ One iteration (per seed; N = num_envs, K = env_steps_per_iteration), all inside 
    b. actor-critic: `imag_batch` contexts of `imag_context` records -> warm-up in sequence mode
       -> `horizon` imagined steps in step mode -> `actor_critic_loss` -> Adam; slow critic EMA.
 
-`make_agent(config)` returns a `DreamerAgent` with pure functions `init(rng)`,
-`iteration(state)`, `run(state, n, max_iterations)` (one compiled program for any n) and
-`train(rng)`. Seeds are a leading axis under `jax.vmap`.
+`DreamerAgent(config)` (or `agents.common.training.make_trainer(config)`) is a
+`agents.common.trainer.Trainer`: pure `init(rng)` and `iteration(state)`, plus the base class's
+`run(state, n, max_n)` (one compiled program for any n) and `train(state)`. Seeds are a leading
+axis under `jax.vmap`.
 """
 
 from __future__ import annotations
@@ -22,15 +23,18 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from flax import struct
 from gymnax.environments import spaces
 
+from agents.common.acting import act_and_step
 from agents.common.config import make_env
 from agents.common.dreamer_math import ReturnScale, TwoHot
-from agents.common.runner import run_iterations
+from agents.common.episodes import episode_statistics
+from agents.common.trainer import Trainer
 from agents.world_models.actor_critic import Actor, ActorCriticConfig, Critic, actor_critic_loss
-from agents.world_models.config import TrainWMConfig, validate
+from agents.world_models.config import TrainWMConfig
 from agents.world_models.imagination import rollout, start_from_context
 from agents.world_models.latents import sample_straight_through
 from agents.world_models.replay import Replay, Transitions, add, create_replay, sample
@@ -70,12 +74,22 @@ def _optimizer(lr: float, eps: float, max_norm: float) -> optax.GradientTransfor
     return optax.chain(optax.clip_by_global_norm(max_norm), optax.adam(lr, eps=eps))
 
 
-class DreamerAgent:
-    """Pure functions of one seed's `AgentState` (see the module docstring)."""
+class DreamerAgent(Trainer):
+    """Pure functions of one seed's `AgentState` (see the module docstring).
+
+    `env, env_params`: a wrapped gymnax env with a `LogWrapper` on top, to train on an
+    environment that is not in `envs.registry` (default: the one `config.env` names).
+    """
+
+    unit = "iteration"
+    per_env_fields = ("env_state", "obs", "is_first", "wm_state", "replay.data",
+                      "replay.counts")
 
     def __init__(self, config: TrainWMConfig, env: Any = None, env_params: Any = None):
-        validate(config, env_known=env is not None)
+        config.validate(env_known=env is not None)
         self.config = config
+        self.steps_per_iteration = config.agent.steps_per_iteration
+        self.num_iterations = config.agent.num_iterations
         if env is None:
             env, env_params = make_env(config.env)
         action_space = env.action_space(env_params)
@@ -112,9 +126,16 @@ class DreamerAgent:
         self.actor_tx = _optimizer(agent.actor_lr, 1e-5, agent.ac_max_grad_norm)
         self.critic_tx = _optimizer(agent.critic_lr, 1e-5, agent.ac_max_grad_norm)
 
-    @property
-    def num_iterations(self) -> int:
-        return self.config.agent.num_iterations
+    def mesh_divisors(self) -> dict[str, int]:
+        return {"agent.num_envs": self.config.agent.num_envs}
+
+    def row_scalars(self, metrics: dict[str, np.ndarray], i: int) -> dict[str, np.ndarray]:
+        """Row `i` of a chunk's host metrics, NaN where there is no value (episode statistics
+        when no episode ended, training statistics before training starts)."""
+        row = super().row_scalars(metrics, i)
+        not_trained = row["train/ready"] == 0
+        return {k: np.where(not_trained, np.nan, v) if k.startswith(("wm/", "ac/")) else v
+                for k, v in row.items()}
 
     @property
     def feature_size(self) -> int:
@@ -164,24 +185,27 @@ class DreamerAgent:
     ) -> tuple[AgentState, Transitions, dict[str, jax.Array]]:
         """One env step for the batch: returns the new state, the record `[N]` and `info`."""
         k_latent, k_action, k_env = jax.random.split(key, 3)
-        post = self.model.apply(state.wm_params, state.obs, method=WorldModel.posterior)
-        z = sample_straight_through(k_latent, post).reshape((state.obs.shape[0], -1))
-        feat = features(state.wm_state, z, state.is_first)
-        action = self.actor.apply(state.actor_params, feat).sample(k_action)
-        wm_state = self.model.apply(
-            state.wm_params, state.wm_state, z, action, state.is_first, method=WorldModel.step
-        )
-        keys = jax.random.split(k_env, state.obs.shape[0])
-        obs, env_state, reward, terminated, truncated, info = self.env.step(
-            keys, state.env_state, action, self.env_params
-        )
-        done = terminated | truncated
+
+        def policy(obs, is_first, keys):
+            k_latent, k_action = keys
+            post = self.model.apply(state.wm_params, obs, method=WorldModel.posterior)
+            z = sample_straight_through(k_latent, post).reshape((obs.shape[0], -1))
+            feat = features(state.wm_state, z, is_first)
+            action = self.actor.apply(state.actor_params, feat).sample(k_action)
+            wm_state = self.model.apply(
+                state.wm_params, state.wm_state, z, action, is_first, method=WorldModel.step
+            )
+            return action, wm_state
+
+        wm_state, out = act_and_step(self.env, self.env_params, state.env_state, state.obs,
+                                     state.is_first, (k_latent, k_action), k_env, policy)
         record = Transitions(
-            obs=state.obs, action=action, reward=reward.astype(jnp.float32),
-            is_first=state.is_first, is_last=done, is_terminal=terminated,
+            obs=state.obs, action=out.action, reward=out.reward.astype(jnp.float32),
+            is_first=state.is_first, is_last=out.done, is_terminal=out.terminated,
         )
-        state = state.replace(env_state=env_state, obs=obs, is_first=done, wm_state=wm_state)
-        return state, record, info
+        state = state.replace(env_state=out.env_state, obs=out.next_obs, is_first=out.done,
+                              wm_state=wm_state)
+        return state, record, out.info
 
     def collect(self, state: AgentState) -> tuple[AgentState, dict[str, jax.Array]]:
         """K env steps per env into the replay; episode metrics of the episodes that ended."""
@@ -194,15 +218,9 @@ class DreamerAgent:
 
         state, (records, info) = jax.lax.scan(body, state.replace(rng=rng), keys)
         state = state.replace(replay=add(state.replay, records))
-        ended = info["returned_episode"].astype(jnp.float32)
-        count = jnp.sum(ended)
-        denom = jnp.maximum(count, 1.0)
-        metrics = {
-            "episode/count": count,
-            "episode/return": jnp.sum(info["returned_episode_returns"] * ended) / denom,
-            "episode/length": jnp.sum(info["returned_episode_lengths"] * ended) / denom,
-        }
-        return state, metrics
+        return state, episode_statistics(info["returned_episode"],
+                                         info["returned_episode_returns"],
+                                         info["returned_episode_lengths"])
 
     # --- learning -----------------------------------------------------------------------------
 
@@ -278,20 +296,3 @@ class DreamerAgent:
         state, train_metrics = jax.lax.cond(ready, train, skip, state)
         state = state.replace(iteration=state.iteration + 1)
         return state, {**episode, **train_metrics, "train/ready": ready.astype(jnp.float32)}
-
-    def run(
-        self, state: AgentState, num_iterations: jax.Array, max_iterations: int
-    ) -> tuple[AgentState, dict[str, jax.Array]]:
-        """`num_iterations` (traced, <= max_iterations) iterations; metrics `[max_iterations]`,
-        rows past `num_iterations` zero. One compiled program serves every chunk length."""
-        return run_iterations(self.iteration, state, num_iterations, max_iterations)
-
-    def train(self, rng: jax.Array) -> tuple[AgentState, dict[str, jax.Array]]:
-        """The whole run for one seed: `(final state, metrics[num_iterations])`."""
-        return jax.lax.scan(lambda s, _: self.iteration(s), self.init(rng), None,
-                            self.num_iterations)
-
-
-def make_agent(config: TrainWMConfig, env: Any = None, env_params: Any = None) -> DreamerAgent:
-    """Validate `config` and build the agent (env from `config.env` unless given)."""
-    return DreamerAgent(config, env, env_params)

@@ -12,19 +12,9 @@ of `imag_context` records from which the actor-critic imagines `horizon` steps.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
 
-from omegaconf import DictConfig
-
-from agents.common.config import (
-    RunConfig,
-    build_config,
-    positive_int,
-    validate_env,
-    validate_model,
-)
+from agents.common.config import RunConfig, positive_int
 
 
 @dataclass
@@ -87,11 +77,50 @@ class AgentConfig:
 
 @dataclass
 class TrainWMConfig(RunConfig):
-    """A whole run: `RunConfig` (env, model, logger, seeds, resume) plus the world model and
-    the agent."""
+    """A whole run: `RunConfig` (env, model, logger, seeds, resume, devices) plus the world
+    model and the agent."""
+
+    trainer = "agents.world_models.agent:DreamerAgent"
 
     world_model: WorldModelConfig = field(default_factory=WorldModelConfig)
     agent: AgentConfig = field(default_factory=AgentConfig)
+
+    def validate_sections(self) -> None:
+        agent, wm = self.agent, self.world_model
+        for name in ("total_timesteps", "num_envs", "env_steps_per_iteration", "prefill",
+                     "replay_capacity", "batch_size", "batch_length", "imag_batch", "horizon"):
+            positive_int(f"agent.{name}", getattr(agent, name))
+        if not isinstance(agent.updates_per_iteration, int) or agent.updates_per_iteration < 0:
+            raise ValueError(f"agent.updates_per_iteration={agent.updates_per_iteration!r} must be "
+                             "a non-negative integer")
+        for name in ("latent_groups", "latent_classes", "width", "mlp_layers", "reward_bins"):
+            positive_int(f"world_model.{name}", getattr(wm, name))
+        if agent.imag_context < 2:
+            raise ValueError(f"agent.imag_context={agent.imag_context!r} must be >= 2")
+        longest = max(agent.batch_length, agent.imag_context)
+        if agent.prefill < longest:
+            raise ValueError(f"agent.prefill={agent.prefill} must be >= the longest sampled "
+                             f"window ({longest} = max(batch_length, imag_context))")
+        if agent.replay_capacity < max(agent.prefill, agent.env_steps_per_iteration):
+            raise ValueError(f"agent.replay_capacity={agent.replay_capacity} must hold the "
+                             f"prefill ({agent.prefill}) and one iteration "
+                             f"({agent.env_steps_per_iteration})")
+        if agent.total_timesteps < agent.steps_per_iteration:
+            raise ValueError(f"agent.total_timesteps={agent.total_timesteps} is less than one "
+                             f"iteration of num_envs x env_steps_per_iteration = "
+                             f"{agent.steps_per_iteration}")
+        for name in ("gamma", "lam", "slow_critic_decay", "return_decay"):
+            if not 0.0 <= getattr(agent, name) <= 1.0:
+                raise ValueError(f"agent.{name}={getattr(agent, name)!r} must lie in [0, 1]")
+        if not 0.0 <= wm.unimix < 1.0:
+            raise ValueError(f"world_model.unimix={wm.unimix!r} must lie in [0, 1)")
+        if agent.frequency_tau is not None and not agent.frequency_tau > 0:
+            raise ValueError(f"agent.frequency_tau={agent.frequency_tau!r} must be > 0 or null")
+        for name in ("actor_lr", "critic_lr"):
+            if not getattr(agent, name) > 0:
+                raise ValueError(f"agent.{name}={getattr(agent, name)!r} must be > 0")
+        if not wm.learning_rate > 0:
+            raise ValueError(f"world_model.learning_rate={wm.learning_rate!r} must be > 0")
 
 
 def register_configs() -> None:
@@ -99,55 +128,3 @@ def register_configs() -> None:
     from hydra.core.config_store import ConfigStore
 
     ConfigStore.instance().store(name="train_wm_schema", node=TrainWMConfig)
-
-
-def from_omegaconf(cfg: DictConfig | dict) -> TrainWMConfig:
-    """A composed Hydra config (or nested dict) -> `TrainWMConfig`; unknown keys raise."""
-    return build_config(TrainWMConfig, cfg)
-
-
-def to_dict(config: TrainWMConfig) -> dict[str, Any]:
-    return dataclasses.asdict(config)
-
-
-def validate(config: TrainWMConfig, *, env_known: bool = False) -> None:
-    """ValueError naming the first bad value and what is allowed; runs before compiling."""
-    if not env_known:
-        validate_env(config.env)
-    agent, wm = config.agent, config.world_model
-    for name in ("total_timesteps", "num_envs", "env_steps_per_iteration", "prefill",
-                 "replay_capacity", "batch_size", "batch_length", "imag_batch", "horizon"):
-        positive_int(f"agent.{name}", getattr(agent, name))
-    if not isinstance(agent.updates_per_iteration, int) or agent.updates_per_iteration < 0:
-        raise ValueError(f"agent.updates_per_iteration={agent.updates_per_iteration!r} must be "
-                         "a non-negative integer")
-    for name in ("latent_groups", "latent_classes", "width", "mlp_layers", "reward_bins"):
-        positive_int(f"world_model.{name}", getattr(wm, name))
-    positive_int("num_seeds", config.num_seeds)
-    positive_int("logger.updates_per_chunk", config.logger.updates_per_chunk)
-    if agent.imag_context < 2:
-        raise ValueError(f"agent.imag_context={agent.imag_context!r} must be >= 2")
-    longest = max(agent.batch_length, agent.imag_context)
-    if agent.prefill < longest:
-        raise ValueError(f"agent.prefill={agent.prefill} must be >= the longest sampled window "
-                         f"({longest} = max(batch_length, imag_context))")
-    if agent.replay_capacity < max(agent.prefill, agent.env_steps_per_iteration):
-        raise ValueError(f"agent.replay_capacity={agent.replay_capacity} must hold the prefill "
-                         f"({agent.prefill}) and one iteration ({agent.env_steps_per_iteration})")
-    if agent.total_timesteps < agent.steps_per_iteration:
-        raise ValueError(f"agent.total_timesteps={agent.total_timesteps} is less than one "
-                         f"iteration of num_envs x env_steps_per_iteration = "
-                         f"{agent.steps_per_iteration}")
-    for name in ("gamma", "lam", "slow_critic_decay", "return_decay"):
-        if not 0.0 <= getattr(agent, name) <= 1.0:
-            raise ValueError(f"agent.{name}={getattr(agent, name)!r} must lie in [0, 1]")
-    if not 0.0 <= wm.unimix < 1.0:
-        raise ValueError(f"world_model.unimix={wm.unimix!r} must lie in [0, 1)")
-    if agent.frequency_tau is not None and not agent.frequency_tau > 0:
-        raise ValueError(f"agent.frequency_tau={agent.frequency_tau!r} must be > 0 or null")
-    for name in ("actor_lr", "critic_lr"):
-        if not getattr(agent, name) > 0:
-            raise ValueError(f"agent.{name}={getattr(agent, name)!r} must be > 0")
-    if not wm.learning_rate > 0:
-        raise ValueError(f"world_model.learning_rate={wm.learning_rate!r} must be > 0")
-    validate_model(config)
