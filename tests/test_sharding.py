@@ -1,10 +1,11 @@
-"""Data-parallel PPO over a device mesh, and over two processes with `jax.distributed`.
+"""Data-parallel training over a device mesh, and over two processes with `jax.distributed`.
 
 Reference: the same config trained on one device (a child process without forced devices). A
-run whose environment batch is sharded over 4 forced CPU host devices, and one over 2 processes
-x 2 devices, must give the same metrics, parameters and environment states to float32
-round-off (only the order of the gradient all-reduce differs). Batches that do not split over
-the devices are refused before anything is compiled.
+PPO run whose environment batch is sharded over 4 forced CPU host devices, one over 2 processes
+x 2 devices, and a world-model agent run (env batch and replay buffer sharded) over 2 devices
+must give the same metrics, parameters and environment states to float32 round-off (only the
+order of the gradient all-reduce differs). Batches that do not split over the devices are
+refused before anything is compiled.
 """
 
 from __future__ import annotations
@@ -24,14 +25,14 @@ from run_harness import (
     run_python,
     subprocess_env,
     tiny_config,
+    tiny_wm_config,
 )
 
 TRAIN = """
 import json, sys
-from agents.ppo.config import TrainPPOConfig
-from agents.common.training import run_training
+from agents.common.training import config_class, run_training
 config, run_dir = (json.loads(a) for a in sys.argv[1:])
-run_training(TrainPPOConfig.from_dict(config), run_dir)
+run_training(config_class(config).from_dict(config), run_dir)
 """
 
 # Train sharded, keeping the compiled chunk to inspect its shardings and collectives; then try
@@ -78,21 +79,22 @@ def reference(tmp_path_factory):
     return config, run_dir
 
 
-def assert_same_run(run_dir, reference_dir) -> None:
+def assert_same_run(run_dir, reference_dir, unit: str = "update", count: int = 3) -> None:
     """Same metrics and final state as the reference run, to float32 round-off."""
     rows, expected_rows = metric_rows(run_dir), metric_rows(reference_dir)
-    assert [r["update"] for r in rows] == [r["update"] for r in expected_rows] == [1, 2, 3]
+    expected_counts = list(range(1, count + 1))
+    assert [r[unit] for r in rows] == [r[unit] for r in expected_rows] == expected_counts
     for row, expected in zip(rows, expected_rows, strict=True):
         assert row["metrics"].keys() == expected["metrics"].keys()
         for name, values in expected["metrics"].items():
             got = np.array(row["metrics"][name], dtype=float)
             np.testing.assert_allclose(got, np.array(values, dtype=float), rtol=2e-5, atol=1e-6,
-                                       err_msg=f"update {row['update']} {name}")
+                                       err_msg=f"{unit} {row[unit]} {name}")
     state, expected_state = flat_state(run_dir / "checkpoint.ckpt"), flat_state(
         reference_dir / "checkpoint.ckpt"
     )
     assert state.keys() == expected_state.keys()
-    assert any(k.startswith("/params/") for k in state)
+    assert any("params/" in k for k in state)  # the parameters are compared
     for key, expected in expected_state.items():
         if np.issubdtype(expected.dtype, np.floating):
             np.testing.assert_allclose(state[key], expected, rtol=2e-5, atol=1e-6, err_msg=key)
@@ -119,6 +121,24 @@ def test_sharded_over_four_devices_matches_one_device(reference, tmp_path):
     assert first is not None and "algo.num_envs=6" in first and "4 devices" in first
     assert second is not None and "per minibatch" in second and "=2 " in second
     assert not (tmp_path / "run_bad0" / "checkpoint.ckpt").exists()
+
+
+def test_world_model_agent_sharded_over_two_devices_matches_one_device(tmp_path):
+    """The world-model agent through the same `run_training`: env batch, acting state and
+    replay buffer split over 2 devices; training starts in iteration 2, so world-model and
+    actor-critic gradients are all-reduced too."""
+    config = tiny_wm_config(iterations=4)
+    run_python(TRAIN, config, str(tmp_path / "single"), devices=1)
+    run_python(TRAIN, config, str(tmp_path / "sharded"), devices=2)
+    rows = metric_rows(tmp_path / "sharded")
+    ready = [r["metrics"]["train/ready"] for r in rows]
+    assert ready[0] == [0.0] and ready[-1] == [1.0]
+    assert_same_run(tmp_path / "sharded", tmp_path / "single", unit="iteration", count=4)
+
+    bad = tiny_wm_config(agent={"num_envs": 3, "total_timesteps": 48})
+    with pytest.raises(AssertionError, match=r"ValueError: agent.num_envs=3 .*2 devices"):
+        run_python(TRAIN, bad, str(tmp_path / "bad"), devices=2)
+    assert not (tmp_path / "bad" / "config.yaml").exists()
 
 
 def _free_port() -> int:
