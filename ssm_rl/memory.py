@@ -7,7 +7,7 @@ A memory is a Flax Linen module with three calls (shapes are time-major):
     carry, y_t = m.apply(params, carry, x_t, reset_t, method="step")   # x_t[*batch, D]
 
 `reset[t]` is True where step t is the first step of an episode: the state is cleared before
-input t is consumed (DESIGN.md §2). Stepping through a sequence reproduces the sequence mode.
+input t is consumed. Stepping through a sequence reproduces the sequence mode.
 
 `make_memory(name, **options)` builds a `MemoryStack` (ssm_rl/blocks.py) of `num_layers`
 residual blocks around the recurrence registered under `name`; options that are not stack

@@ -9,7 +9,7 @@ input t is consumed. Arrays are time-major: `b[T, *batch, P]`, `reset[T, *batch]
 Two backends give the same result:
 
 - ``"sequential"``: `lax.scan` over `h <- where(reset, 0, h) * a + b`. One pass, O(T) depth;
-  the fastest on CPU (see ANCHORS.md and `scripts/bench_memory.py`).
+  the fastest on CPU (measured by `scripts/bench_memory.py`).
 - ``"associative"``: fold the reset into the multiplier, `ã_t = where(reset_t, 0, a_t)`, and
   run `lax.associative_scan` with the operator on affine maps `h -> a h + b`,
 

@@ -1,11 +1,11 @@
-"""A sequence world model (S4WM / Drama / RSSM-like, by the memory it is given). DESIGN.md §4.
+"""A sequence world model (S4WM / Drama / RSSM-like, by the memory it is given).
 
 Indexing (one record per env step, see `replay.py`): at step t the model sees `x_t`, takes
 `a_t` and receives `r_t`. With `u_t = [z_t, onehot(a_t)]`:
 
     posterior   q(z_t | x_t)                  from the current observation only (parallel)
     sequence    h_t = f(h_{<t}, u_t)           the memory; reset_t = is_first_t clears the
-                                               state before u_t (DESIGN.md §2)
+                                               state before u_t
     h_prev_t  = 0 if is_first_t else h_{t-1}   what the model knew before seeing x_t
     prior       p(z_t | h_prev_t)
     feature     s_t = [h_prev_t, z_t]          the Markov state: decoder, actor and critic read it
