@@ -12,11 +12,11 @@ is what that env's `step` takes (Gaussian samples clipped to the Box).
 
 Both trainers' runs load the same way; the kind comes from the stored config:
 
-- PPO (`algo` section): the memory and actor head of `agents.ppo.network.ActorCritic`, one step
-  as in `RecurrentPPO.act` (the key is the action key);
-- world model (`world_model` section): the posterior latent `z_t` of `obs`, the actor on
-  `s_t = [h_prev, z_t]`, then one world-model memory step on `[z_t, a_t]`, as in
-  `DreamerAgent.act`. The key is split like `DreamerAgent.act` splits its step key (latent,
+- PPO (`algo` section): `RecurrentPPO.act`, the trainer's own acting step (the key is the
+  action key);
+- world model (`world_model` section): `DreamerAgent.policy_step`, the step the agent acts with
+  (posterior latent `z_t` of `obs`, the actor on `s_t = [h_prev, z_t]`, one world-model memory
+  step on `[z_t, a_t]`). The key is split like `DreamerAgent.act` splits its step key (latent,
   action, env), so for the same key the loaded policy picks the trainer's action; `greedy`
   uses the posterior's and the actor's modes.
 
@@ -105,32 +105,18 @@ def load_policy(
 
 
 def _ppo_policy(ppo: Any, params: Any, *, greedy: bool):
-    from agents.ppo.network import ActorCritic
-
-    network, space = ppo.network, ppo.action_space
-
     def policy(carry, obs, reset, key):
-        carry, (pi, _) = network.apply(params, carry, obs, reset, method=ActorCritic.step)
-        action = pi.mode() if greedy else pi.sample(key)
-        return carry, env_action(space, action)
+        carry, action, _, _ = ppo.act(params, carry, obs, reset, key, greedy)
+        return carry, env_action(ppo.action_space, action)
 
-    return jax.jit(policy), lambda batch: network.initialize_carry((batch,))
+    return jax.jit(policy), lambda batch: ppo.network.initialize_carry((batch,))
 
 
 def _world_model_policy(agent: Any, wm_params: Any, actor_params: Any, *, greedy: bool):
-    from agents.world_models.latents import mode_onehot, sample_straight_through
-    from agents.world_models.world_model import WorldModel, features
-
-    model, actor = agent.model, agent.actor
-
     def policy(carry, obs, reset, key):
-        k_latent, k_action, _ = jax.random.split(key, 3)
-        post = model.apply(wm_params, obs, method=WorldModel.posterior)
-        z = mode_onehot(post) if greedy else sample_straight_through(k_latent, post)
-        z = z.reshape((obs.shape[0], -1))
-        pi = actor.apply(actor_params, features(carry, z, reset))
-        action = pi.mode() if greedy else pi.sample(k_action)
-        carry = model.apply(wm_params, carry, z, action, reset, method=WorldModel.step)
+        k_latent, k_action, _ = jax.random.split(key, 3)  # as DreamerAgent.act splits its key
+        action, carry = agent.policy_step(wm_params, actor_params, carry, obs, reset,
+                                          (k_latent, k_action), greedy)
         return carry, action
 
-    return jax.jit(policy), lambda batch: model.initial_state((batch,))
+    return jax.jit(policy), lambda batch: agent.model.initial_state((batch,))

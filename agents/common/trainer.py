@@ -26,6 +26,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from agents.common.episodes import mask_episode_statistics
+
 
 class Trainer(abc.ABC):
     """Base class of the trainers; subclasses set the class variables and `config`,
@@ -54,8 +56,6 @@ class Trainer(abc.ABC):
     def row_scalars(self, metrics: dict[str, np.ndarray], i: int) -> dict[str, np.ndarray]:
         """Row `i` of a chunk's host metrics `{name: [num_seeds, n]}`, NaN where a metric has no
         value (episode statistics when no episode ended)."""
-        from agents.common.episodes import mask_episode_statistics
-
         return mask_episode_statistics({k: np.asarray(v[:, i], np.float64)
                                         for k, v in metrics.items()})
 

@@ -36,7 +36,7 @@ from agents.common.trainer import Trainer
 from agents.world_models.actor_critic import Actor, ActorCriticConfig, Critic, actor_critic_loss
 from agents.world_models.config import TrainWMConfig
 from agents.world_models.imagination import rollout, start_from_context
-from agents.world_models.latents import sample_straight_through
+from agents.world_models.latents import mode_onehot, sample_straight_through
 from agents.world_models.replay import Replay, Transitions, add, create_replay, sample
 from agents.world_models.world_model import (
     LossScales,
@@ -180,6 +180,23 @@ class DreamerAgent(Trainer):
 
     # --- acting -------------------------------------------------------------------------------
 
+    def policy_step(
+        self, wm_params: Any, actor_params: Any, wm_state: WMState, obs: jax.Array,
+        is_first: jax.Array, keys: tuple[jax.Array, jax.Array], greedy: bool = False,
+    ) -> tuple[jax.Array, WMState]:
+        """Posterior latent `z_t` of `obs[N]`, the actor on `s_t = [h_prev, z_t]`, one memory
+        step on `[z_t, a_t]`: `(action[N], wm_state after)`. `keys = (latent key, action key)`;
+        `greedy` takes both modes instead of samples."""
+        k_latent, k_action = keys
+        post = self.model.apply(wm_params, obs, method=WorldModel.posterior)
+        z = mode_onehot(post) if greedy else sample_straight_through(k_latent, post)
+        z = z.reshape((obs.shape[0], -1))
+        pi = self.actor.apply(actor_params, features(wm_state, z, is_first))
+        action = pi.mode() if greedy else pi.sample(k_action)
+        wm_state = self.model.apply(wm_params, wm_state, z, action, is_first,
+                                    method=WorldModel.step)
+        return action, wm_state
+
     def act(
         self, state: AgentState, key: jax.Array
     ) -> tuple[AgentState, Transitions, dict[str, jax.Array]]:
@@ -187,15 +204,8 @@ class DreamerAgent(Trainer):
         k_latent, k_action, k_env = jax.random.split(key, 3)
 
         def policy(obs, is_first, keys):
-            k_latent, k_action = keys
-            post = self.model.apply(state.wm_params, obs, method=WorldModel.posterior)
-            z = sample_straight_through(k_latent, post).reshape((obs.shape[0], -1))
-            feat = features(state.wm_state, z, is_first)
-            action = self.actor.apply(state.actor_params, feat).sample(k_action)
-            wm_state = self.model.apply(
-                state.wm_params, state.wm_state, z, action, is_first, method=WorldModel.step
-            )
-            return action, wm_state
+            return self.policy_step(state.wm_params, state.actor_params, state.wm_state, obs,
+                                    is_first, keys)
 
         wm_state, out = act_and_step(self.env, self.env_params, state.env_state, state.obs,
                                      state.is_first, (k_latent, k_action), k_env, policy)
