@@ -19,8 +19,8 @@ from pathlib import Path
 
 import jax
 import jax.numpy as jnp
-from benchlib import host_meta, time_rollout, write_results
 
+from benchmarks.timing import host_meta, time_rollout, write_results
 from envs.meta import BraxToGymnax, make_meta_env
 from envs.meta.brax_adapter import BRAX_BACKENDS
 

@@ -14,9 +14,9 @@ import argparse
 from pathlib import Path
 
 import jax
-from benchlib import host_meta, time_rollout, write_results
 
 import envs
+from benchmarks.timing import host_meta, time_rollout, write_results
 
 
 def make_rollout(env, params, batch: int, steps: int):

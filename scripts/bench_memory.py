@@ -22,8 +22,8 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
-from benchlib import timed_call, timed_compile
 
+from benchmarks.timing import timed_call, timed_compile
 from ssm_rl.memory import Memory, available_memories, layer_class
 from ssm_rl.scan import BACKENDS
 

@@ -4,7 +4,7 @@
     python scripts/train_ppo.py env=meta_gymnax preset=fast     # -> outputs/<date>/<time>
     python scripts/eval_meta.py outputs/<date>/<time> --trials 512
 
-For the run's env id `<Suite>-<split>` (e.g. MetaGymnax-train) it evaluates the splits train,
+For the run's env id `<Benchmark>-<split>` (e.g. MetaGymnax-train) it evaluates the splits train,
 test_projections and test_envs: the mean return of episode 1..K within a trial for the
 trained agent, the same agent with its memory reset every episode, and a random policy
 (`agents.ppo.in_context`). Prints a table and writes `in_context.json` and `in_context.png`
@@ -14,7 +14,6 @@ into the run directory (or `--out`). `scripts/evaluate.py` prints the same table
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import jax
@@ -22,12 +21,7 @@ import jax
 import envs.meta  # noqa: F401  (registers the Meta* ids)
 from agents.common.run_dir import RunDir
 from agents.common.training import load_run_config, make_trainer, restore_state
-from agents.ppo.in_context import (
-    format_curves,
-    in_context_curves,
-    meta_split_envs,
-    plot_in_context_curves,
-)
+from agents.ppo.in_context import in_context_curves, meta_split_envs, write_in_context_report
 from envs.meta.splits import SPLIT_NAMES
 
 
@@ -54,14 +48,8 @@ def main() -> None:
     )
 
     print(f"{config.env.id}, {updates} updates, seed {args.seed_index}, {args.trials} trials")
-    print("mean episode return (± standard error) for episode 1..K of a trial")
-    print(format_curves(curves))
-    out = args.out or args.run_dir
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "in_context.json").write_text(json.dumps(curves, indent=2))
     title = f"{config.env.id} ({updates} updates)"
-    plot_in_context_curves(curves, str(out / "in_context.png"), title=title)
-    print(f"wrote {out / 'in_context.json'} and {out / 'in_context.png'}")
+    write_in_context_report(curves, args.out or args.run_dir, title)
 
 
 if __name__ == "__main__":

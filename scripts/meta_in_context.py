@@ -4,7 +4,7 @@
     python scripts/meta_in_context.py --base-envs CartPole-v1 --episode-length 100 \\
         --obs-width 4 --num-projections 4 --steps 600000 --out outputs/meta_cartpole
 
-Trains one seed on split "train" of `--suite` with the given task options
+Trains one seed on split "train" of `--benchmark` with the given task options
 (`envs.meta.make_meta_env`), then evaluates episode 1..K returns within a trial on the train
 and test_projections splits (same options) for the agent, the agent with its memory reset
 every episode, and a random policy. Writes `in_context.json`, `in_context.png` and
@@ -22,20 +22,14 @@ import jax
 import numpy as np
 
 from agents.ppo.config import TrainPPOConfig
-from agents.ppo.in_context import (
-    format_curves,
-    in_context_curves,
-    meta_split_envs,
-    plot_in_context_curves,
-)
+from agents.ppo.in_context import in_context_curves, meta_split_envs, write_in_context_report
 from agents.ppo.meta_experiment import train_meta
-from envs.meta import SUITE_IDS
-from envs.meta.splits import SUITES
+from envs.meta import BENCHMARK_IDS, BENCHMARKS
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--suite", default="meta_gymnax", choices=sorted(SUITES))
+    parser.add_argument("--benchmark", default="meta_gymnax", choices=sorted(BENCHMARKS))
     parser.add_argument("--base-envs", nargs="+", default=None, help="default: the split's")
     parser.add_argument("--episodes-per-trial", type=int, default=3)
     parser.add_argument("--episode-length", type=int, default=None)
@@ -64,7 +58,7 @@ def main() -> None:
     }
     config = TrainPPOConfig.from_dict(
         {
-            "env": {"suite": "meta", "id": f"{SUITE_IDS[args.suite]}-train",
+            "env": {"suite": "meta", "id": f"{BENCHMARK_IDS[args.benchmark]}-train",
                     "options": env_options},
             "model": {"name": args.model, "d_model": args.d_model, "input_projection": True},
             "network": {"head_hidden": args.d_model},
@@ -90,16 +84,9 @@ def main() -> None:
     splits = meta_split_envs(config, ("train", "test_projections"))
     curves = in_context_curves(ppo, params, splits, jax.random.PRNGKey(args.seed + 1), args.trials)
     print(f"evaluation: {time.perf_counter() - start:.0f} s")
-    print(format_curves(curves))
-
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "in_context.json").write_text(
-        json.dumps({"args": vars(args) | {"out": str(args.out)}, "curves": curves}, indent=2)
-    )
+    write_in_context_report(curves, args.out, f"{args.model}, {args.steps} env steps",
+                            record={"args": vars(args) | {"out": str(args.out)}})
     (args.out / "train_returns.json").write_text(json.dumps(np.asarray(returns).tolist()))
-    title = f"{args.model}, {args.steps} env steps"
-    plot_in_context_curves(curves, str(args.out / "in_context.png"), title=title)
-    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

@@ -147,10 +147,10 @@ def test_registry_ids_build():
 
 @pytest.mark.parametrize(
     "kwargs",
-    [dict(episodes_per_trial=0), dict(split="validation"), dict(suite="meta_atari")],
+    [dict(episodes_per_trial=0), dict(split="validation"), dict(benchmark="meta_atari")],
 )
 def test_bad_config_raises(kwargs):
-    kwargs = {"suite": "meta_gymnax", **kwargs}
+    kwargs = {"benchmark": "meta_gymnax", **kwargs}
     with pytest.raises(ValueError):
         make_meta_env(**kwargs)
 

@@ -19,6 +19,8 @@ agent wrappers).
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -39,7 +41,7 @@ def meta_split_envs(
     config: TrainPPOConfig, splits: tuple[str, ...] = SPLIT_NAMES
 ) -> dict[str, tuple[Any, Any]]:
     """Agent envs `{split: (env, params)}` of the task splits of a run trained on a registered
-    meta id `"<Suite>-<split>"` (e.g. `MetaGymnax-train`), wrapped as for training."""
+    meta id `"<Benchmark>-<split>"` (e.g. `MetaGymnax-train`), wrapped as for training."""
     prefix, sep, _ = config.env.id.rpartition("-")
     if not sep or not prefix.startswith("Meta"):
         raise ValueError(f"env.id={config.env.id!r} is not a meta id like 'MetaGymnax-train'")
@@ -178,3 +180,16 @@ def plot_in_context_curves(curves: dict, path: str, title: str = "") -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def write_in_context_report(curves: dict, out: Path, title: str,
+                            record: dict | None = None) -> None:
+    """Print the curves' table; write `out/in_context.json` (the curves, or `record` with the
+    curves under "curves") and `out/in_context.png`."""
+    print("mean episode return (± standard error) for episode 1..K of a trial")
+    print(format_curves(curves))
+    out.mkdir(parents=True, exist_ok=True)
+    content = curves if record is None else {**record, "curves": curves}
+    (out / "in_context.json").write_text(json.dumps(content, indent=2))
+    plot_in_context_curves(curves, str(out / "in_context.png"), title=title)
+    print(f"wrote {out / 'in_context.json'} and {out / 'in_context.png'}")

@@ -1,4 +1,4 @@
-"""Train recurrent PPO on a meta-RL suite with task options, then measure in-context curves.
+"""Train recurrent PPO on a meta-RL benchmark with task options, then measure in-context curves.
 
 The Hydra entry point (`scripts/train_ppo.py env=meta_gymnax`) trains through
 `run_training` with checkpoints; this module trains one seed in memory (`train_seeds`, the

@@ -21,12 +21,14 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from agents.common.acting import act_and_step
 from agents.common.dreamer_math import TwoHot
 from agents.world_models.imagination import rollout
 from agents.world_models.latents import sample_straight_through
 from agents.world_models.networks import observation_target
 from agents.world_models.replay import Transitions, add, create_replay, sample
 from agents.world_models.world_model import LossScales, WorldModel, world_model_loss
+from envs.wrappers import VecEnv
 
 
 def collect_random_dataset(
@@ -49,22 +51,20 @@ def collect_random_dataset(
         raise ValueError(f"action_probs must have shape ({num_actions},), got "
                          f"{jnp.shape(action_probs)}")
     action_logits = jnp.log(jnp.asarray(action_probs, jnp.float32))
+    envs = VecEnv(env)
     reset_key, run_key = jax.random.split(key)
-    obs, state = jax.vmap(env.reset, in_axes=(0, None))(
-        jax.random.split(reset_key, num_sequences), env_params
-    )
+    obs, state = envs.reset(jax.random.split(reset_key, num_sequences), env_params)
+
+    def behaviour(obs, is_first, key):
+        return jax.random.categorical(key, action_logits, shape=(num_sequences,)), None
 
     def body(carry, key):
         obs, state, first = carry
-        k_act, k_env = jax.random.split(key)
-        action = jax.random.categorical(k_act, action_logits, shape=(num_sequences,))
-        next_obs, state, reward, terminated, truncated, _ = jax.vmap(
-            env.step, in_axes=(0, 0, 0, None)
-        )(jax.random.split(k_env, num_sequences), state, action, env_params)
-        done = terminated | truncated
-        record = Transitions(obs.astype(jnp.float32), action, reward.astype(jnp.float32), first,
-                             done, terminated)
-        return (next_obs, state, done), record
+        _, step = act_and_step(envs, env_params, state, obs, first, *jax.random.split(key),
+                               behaviour)
+        record = Transitions(obs.astype(jnp.float32), step.action, step.reward.astype(jnp.float32),
+                             first, step.done, step.terminated)
+        return (step.next_obs, step.env_state, step.done), record
 
     first = jnp.ones((num_sequences,), bool)
     _, data = jax.lax.scan(body, (obs, state, first), jax.random.split(run_key, length))
@@ -184,10 +184,6 @@ def summarize(per_step: dict[str, np.ndarray], horizons: list[int]) -> dict[str,
             "nonzero_rewards": int(s["pos"].sum() + s["neg"].sum()),
         }
     return out
-
-
-def param_count(params: Any) -> int:
-    return int(sum(np.prod(x.shape) for x in jax.tree.leaves(params)))
 
 
 def throughput(

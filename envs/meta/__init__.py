@@ -5,7 +5,7 @@
 ids and distributions), `splits` (train / held-out splits, `make_meta_env`),
 `brax_adapter.BraxToGymnax` (brax envs behind the gymnax API).
 
-Importing this package registers ids `"<Suite>-<split>"` in `envs.registry` under suite
+Importing this package registers ids `"<Benchmark>-<split>"` in `envs.registry` under suite
 "meta": `MetaGymnax-train`, `MetaGymnax-test_projections`, `MetaGymnax-test_envs` and the same
 for `MetaBrax` (brax backend "spring" by default). Their factories accept `make_meta_env`'s
 keyword arguments, e.g. `make("MetaGymnax-train", episodes_per_trial=4)`.
@@ -15,27 +15,29 @@ from functools import partial
 
 from envs.meta.brax_adapter import BraxToGymnax
 from envs.meta.projection import ProjectedEnv, ProjectedParams, sample_projection
-from envs.meta.splits import SUITES, Split, make_meta_env
+from envs.meta.splits import BENCHMARKS, MetaBenchmark, Split, make_meta_env
 from envs.meta.tasks import TaskDistribution, make_task, sample_task, task_distribution
 from envs.meta.trial import TrialEnv, TrialParams
 from envs.registry import register, registered_ids
 
-SUITE_IDS = {"meta_gymnax": "MetaGymnax", "meta_brax": "MetaBrax"}
+BENCHMARK_IDS = {"meta_gymnax": "MetaGymnax", "meta_brax": "MetaBrax"}  # id prefixes
 
 
 def _register() -> None:
-    for suite, prefix in SUITE_IDS.items():
-        for split in SUITES[suite].splits:
+    for benchmark, prefix in BENCHMARK_IDS.items():
+        for split in BENCHMARKS[benchmark].splits:
             env_id = f"{prefix}-{split}"
             if env_id not in registered_ids():
-                register(env_id, partial(make_meta_env, suite, split), suite="meta")
+                register(env_id, partial(make_meta_env, benchmark, split), suite="meta")
 
 
 _register()
 
 __all__ = [
-    "SUITES",
+    "BENCHMARKS",
+    "BENCHMARK_IDS",
     "BraxToGymnax",
+    "MetaBenchmark",
     "ProjectedEnv",
     "ProjectedParams",
     "Split",

@@ -1,6 +1,6 @@
 """Named train / held-out task splits and the meta-env factory `make_meta_env`.
 
-Each suite has three splits (`SUITES[suite][split]`):
+Each meta benchmark has three splits (`BENCHMARKS[benchmark].splits[split]`):
 
 - `train`: the training distribution, base envs `TRAIN` x projection ids [0, 2^30) (a fresh
   projection almost every trial);
@@ -8,7 +8,7 @@ Each suite has three splits (`SUITES[suite][split]`):
   training (unseen projections of seen envs);
 - `test_envs`: base envs absent from training (OOD) x the held-out ids.
 
-All splits of a suite share the observation and action widths, so one agent runs on each.
+All splits of a benchmark share the observation and action widths, so one agent runs on each.
 The catalog of a split's env is the split's base envs only, so training never pays for the
 held-out envs' physics (`ProjectedEnv` steps every catalog env under vmap).
 """
@@ -33,28 +33,31 @@ class Split:
 
 
 @dataclass(frozen=True)
-class Suite:
+class MetaBenchmark:
+    """A family of meta-RL task splits sharing one observation and action width (a registry
+    *suite*, `envs.registry.suite`, is something else: a named list of env ids)."""
+
     splits: dict[str, Split]
     obs_width: int  # D_o
     action_width: int  # D_a
     episode_length: int | None  # base episode length override (None: each env's own)
 
 
-def _suite(train: tuple[str, ...], held_out: tuple[str, ...], **widths) -> Suite:
+def _benchmark(train: tuple[str, ...], held_out: tuple[str, ...], **widths) -> MetaBenchmark:
     splits = (Split(train, (0, 2**30)), Split(train, HELD_OUT_IDS), Split(held_out, HELD_OUT_IDS))
-    return Suite(splits=dict(zip(SPLIT_NAMES, splits, strict=True)), **widths)
+    return MetaBenchmark(splits=dict(zip(SPLIT_NAMES, splits, strict=True)), **widths)
 
 
-SUITES: dict[str, Suite] = {
+BENCHMARKS: dict[str, MetaBenchmark] = {
     # CPU-friendly: classic control, 200-step episodes.
-    "meta_gymnax": _suite(
+    "meta_gymnax": _benchmark(
         ("Pendulum-v1", "CartPole-v1", "MountainCarContinuous-v0"),
         ("Acrobot-v1",),
         obs_width=8,
         action_width=3,
         episode_length=200,
     ),
-    "meta_brax": _suite(
+    "meta_brax": _benchmark(
         ("brax/inverted_pendulum", "brax/inverted_double_pendulum", "brax/reacher", "brax/hopper"),
         ("brax/halfcheetah", "brax/walker2d", "brax/ant"),
         obs_width=32,
@@ -65,7 +68,7 @@ SUITES: dict[str, Suite] = {
 
 
 def make_meta_env(
-    suite: str,
+    benchmark: str,
     split: str = "train",
     *,
     base_envs: tuple[str, ...] | None = None,
@@ -77,19 +80,19 @@ def make_meta_env(
     backend: str = "spring",
     seed: int = 0,
 ) -> tuple[TrialEnv, TrialParams]:
-    """`(TrialEnv, TrialParams)` of `SUITES[suite].splits[split]`.
+    """`(TrialEnv, TrialParams)` of `BENCHMARKS[benchmark].splits[split]`.
 
-    Keyword arguments override the suite's defaults: `base_envs` replaces the split's base envs
+    Keyword arguments override the benchmark's defaults: `base_envs` replaces the split's base envs
     (keeping its projection ids), `episode_length` the base episode length, widths the common
     observation/action widths, `num_projections` keeps only the first n ids of the split's
     range (a finite task pool; held-out splits stay disjoint from training), `backend` the brax
     physics backend, `seed` the projection seed.
     """
-    if suite not in SUITES:
-        raise ValueError(f"unknown meta suite {suite!r}; known: {sorted(SUITES)}")
-    spec = SUITES[suite]
+    if benchmark not in BENCHMARKS:
+        raise ValueError(f"unknown meta benchmark {benchmark!r}; known: {sorted(BENCHMARKS)}")
+    spec = BENCHMARKS[benchmark]
     if split not in spec.splits:
-        raise ValueError(f"unknown split {split!r} of {suite!r}; known: {sorted(spec.splits)}")
+        raise ValueError(f"unknown split {split!r} of {benchmark!r}; known: {sorted(spec.splits)}")
     names = spec.splits[split].base_envs if base_envs is None else tuple(base_envs)
     length = spec.episode_length if episode_length is None else episode_length
     catalog = [

@@ -1,4 +1,4 @@
-"""Timing helpers shared by the benchmark scripts (`python scripts/bench_*.py` finds this module).
+"""Timing and results-file helpers shared by every benchmark.
 
 Compile time is that of `jax.jit(fn).lower(*args).compile()`; a call's time is measured until
 `jax.block_until_ready` returns on its outputs, so asynchronous dispatch is not mistaken for speed.
@@ -40,6 +40,19 @@ def time_rollout(rollout: Callable, repeats: int) -> tuple[float, float]:
     jax.block_until_ready(compiled(key))  # warm-up
     best = min(timed_call(compiled, jax.random.key(i + 1)) for i in range(repeats))
     return compile_s, best
+
+
+def compiled_footprint(compiled: Any) -> int:
+    """Bytes XLA's buffer assignment gives a compiled function: argument + output + temp -
+    alias. It counts every buffer the executable allocates (inputs included) and decides an
+    out-of-memory; it excludes the Python process and allocator slack."""
+    stats = compiled.memory_analysis()
+    return int(
+        stats.argument_size_in_bytes
+        + stats.output_size_in_bytes
+        + stats.temp_size_in_bytes
+        - stats.alias_size_in_bytes
+    )
 
 
 def host_meta() -> dict:
