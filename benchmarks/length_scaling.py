@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -400,6 +401,16 @@ def plot_length_study(result: dict[str, Any], path: Path) -> None:
 
 
 # ----------------------------------------------------------------------------- the study
+
+
+def default_memory_limit_gb(device: str) -> float:
+    """90% of the GPU's memory, or 75% of the host's RAM: above it a configuration is not run."""
+    if device == "gpu":
+        stats = jax.devices()[0].memory_stats() or {}
+        if "bytes_limit" in stats:
+            return 0.9 * stats["bytes_limit"] / 2**30
+    return 0.75 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+
 
 
 def check_models(models: list[str]) -> None:

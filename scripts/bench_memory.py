@@ -21,9 +21,9 @@ from pathlib import Path
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from benchmarks.timing import timed_call, timed_compile
+from ssm_rl import count_parameters
 from ssm_rl.memory import Memory, available_memories, layer_class
 from ssm_rl.scan import BACKENDS
 
@@ -60,7 +60,7 @@ def bench_one(name: str, backend: str | None, T: int, batch: int, d_model: int, 
     fwd_ms = _median_ms(fwd, args, repeats)
     bwd, bwd_compile = timed_compile(forward_backward, *args)
     bwd_ms = _median_ms(bwd, args, repeats)
-    n_params = sum(int(np.prod(a.shape)) for a in jax.tree.leaves(params))
+    n_params = count_parameters(params)
     return {
         "layer": name,
         "backend": backend or "-",

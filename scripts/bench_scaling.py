@@ -58,14 +58,6 @@ STUDIES: dict[str, tuple[Callable, Callable, Callable]] = {
 }
 
 
-def _default_memory_limit_gb(device: str) -> float:
-    if device == "gpu":
-        stats = jax.devices()[0].memory_stats() or {}
-        if "bytes_limit" in stats:
-            return 0.9 * stats["bytes_limit"] / 2**30
-    return 0.75 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-
-
 QUICK_DEFAULTS: dict[str, Any] = {
     "params": 5_000, "batches": [2], "min_log2": 4, "max_log2": 5, "fit_min_length": 1,
     "time_limit": 10.0, "repeats": 2,
@@ -128,7 +120,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     jax.config.update("jax_platforms", "cuda" if args.device == "gpu" else "cpu")
     jax.config.update("jax_enable_compilation_cache", False)  # compile times must be real
     if args.memory_limit_gb is None:
-        args.memory_limit_gb = _default_memory_limit_gb(args.device)
+        args.memory_limit_gb = length_scaling.default_memory_limit_gb(args.device)
     run, report, plot = STUDIES[args.study]
     result = {
         "study": args.study,
