@@ -1,8 +1,16 @@
 """Environment ids -> factories: `make(env_id)`, `suite(name)`, `register(env_id, factory)`,
 `factory(env_id)`.
 
-Ids live in one dictionary, filled from `envs.popgym.POPGYM_IDS` at import and extended by
-`register` (e.g. meta-RL packages). `make` accepts canonical ids (popgym's class names such as
+Ids live in one dictionary, filled at import with three suites and extended by `register`
+(e.g. the meta-RL package):
+
+- `popgym`: the 48 POPGym envs of `envs.popgym.POPGYM_IDS`;
+- `gymnax`: every id of `gymnax.registered_envs` (classic control, bsuite, MinAtar, misc),
+  made by `gymnax.make(id, **options)`;
+- `brax`: `"brax/<name>"` for the brax envs (`BRAX_ENV_NAMES`), behind the gymnax API by
+  `envs.brax_adapter.BraxToGymnax` (options: backend, episode_length, action_repeat, and the
+  brax env's own keywords). brax is an optional dependency, imported when such an env is made.
+ `make` accepts canonical ids (popgym's class names such as
 ``"RepeatPreviousEasy"``) and aliases: popgym's gymnasium ids (``"popgym-RepeatPreviousEasy-v0"``)
 and popjaxrl's ``StatelessCartPole*`` / ``StatelessPendulum*`` names for ``PositionOnly*``.
 """
@@ -11,13 +19,19 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
+import gymnax
 from gymnax.environments.environment import Environment, EnvParams
 
 from envs.popgym import POPGYM_IDS
 
 EnvFactory = Callable[..., tuple[Environment, EnvParams]]
+# brax.envs' registry (brax 0.12-0.14), listed here so that importing envs needs no brax.
+BRAX_ENV_NAMES = ("ant", "fast", "halfcheetah", "hopper", "humanoid", "humanoidstandup",
+                  "inverted_double_pendulum", "inverted_pendulum", "pusher", "reacher",
+                  "swimmer", "walker2d")
 
 _FACTORIES: dict[str, EnvFactory] = {}
 _SUITES: dict[str, set[str]] = {}
@@ -67,6 +81,12 @@ def factory(env_id: str) -> EnvFactory:
     return _FACTORIES[canonical]
 
 
+def suites_of(env_id: str) -> list[str]:
+    """The suites the id (or the id it aliases) is filed under; `[]` if unregistered."""
+    canonical = _ALIASES.get(env_id, env_id)
+    return sorted(name for name, ids in _SUITES.items() if canonical in ids)
+
+
 def make(env_id: str, **kwargs: Any) -> tuple[Environment, EnvParams]:
     """`(env, env_params)` for a registered id or alias, like `gymnax.make`.
 
@@ -98,4 +118,20 @@ def _register_popgym() -> None:
             register_alias("Stateless" + env_id.removeprefix("PositionOnly"), env_id)
 
 
+def make_brax(name: str, **options: Any) -> tuple[Environment, EnvParams]:
+    """`(BraxToGymnax(name, **options), its default params)`."""
+    from envs.brax_adapter import BraxToGymnax
+
+    env = BraxToGymnax(name, **options)
+    return env, env.default_params
+
+
+def _register_gymnax_and_brax() -> None:
+    for env_id in gymnax.registered_envs:
+        register(env_id, partial(gymnax.make, env_id), suite="gymnax")
+    for name in BRAX_ENV_NAMES:
+        register(f"brax/{name}", partial(make_brax, name), suite="brax")
+
+
 _register_popgym()
+_register_gymnax_and_brax()

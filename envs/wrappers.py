@@ -296,9 +296,20 @@ def make_agent_env(
     go to the env's factory (`envs.registry.make(env_id, **env_options)`).
     """
     env, params = make(env_id, **env_options)
+    return wrap_for_agent(env, params, previous_action=previous_action,
+                          flatten_multidiscrete=flatten_multidiscrete), params
+
+
+def wrap_for_agent(
+    env: Any, params: Any, *, previous_action: bool = True, flatten_multidiscrete: bool = True
+) -> GymnaxWrapper:
+    """Any env with the gymnax 1.x API (`reset(key, params) -> (obs, state)`, `step(key, state,
+    action, params) -> (obs, state, reward, terminated, truncated, info)`, `action_space`,
+    `observation_space`) wrapped as the agents need it: [FlattenMultiDiscreteAction] ->
+    ObservationEncoding -> [PreviousActionWrapper] -> LogWrapper (see `make_agent_env`)."""
     if flatten_multidiscrete and isinstance(env.action_space(params), MultiDiscrete):
         env = FlattenMultiDiscreteAction(env)
     env = ObservationEncoding(env)
     if previous_action:
         env = PreviousActionWrapper(env)
-    return LogWrapper(env), params
+    return LogWrapper(env)

@@ -21,8 +21,8 @@ import jax
 import jax.numpy as jnp
 
 from benchmarks.timing import host_meta, time_rollout, write_results
+from envs.brax_adapter import BRAX_BACKENDS
 from envs.meta import BraxToGymnax, make_meta_env
-from envs.meta.brax_adapter import BRAX_BACKENDS
 
 ENVS = ("inverted_pendulum", "reacher", "hopper")
 

@@ -12,23 +12,8 @@ Outputs go to Hydra's run directory (outputs/<date>/<time>): config.yaml, checkp
 metrics.jsonl and TensorBoard events under tb/.
 """
 
-import hydra
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig
-
-from agents.common.cli import train_from_hydra
+from agents.common.cli import hydra_main
 from agents.world_models.config import TrainWMConfig, register_configs
 
-register_configs()
-
-
-@hydra.main(config_path="../configs", config_name="train_wm", version_base="1.3")
-def main(cfg: DictConfig) -> None:
-    hydra_cfg = HydraConfig.get()
-    run_dir = train_from_hydra(TrainWMConfig, cfg, hydra_cfg.runtime.output_dir,
-                               hydra_cfg.overrides.task)
-    print(f"run directory: {run_dir}")
-
-
 if __name__ == "__main__":
-    main()
+    hydra_main(TrainWMConfig, "train_wm", register_configs)

@@ -88,9 +88,9 @@ def test_agent_run_logs_checkpoints_and_resumes_bit_identically(tmp_path, monkey
 
     original = run_module.run_chunks
 
-    def first_chunk_only(compiled, state, *, done, total, per_chunk, callback, unit):
-        return original(compiled, state, done=done, total=min(total, done + per_chunk), unit=unit,
-                        per_chunk=per_chunk, callback=callback)
+    def first_chunk_only(compiled, state, *, done, total, per_chunk, **rest):
+        return original(compiled, state, done=done, total=min(total, done + per_chunk),
+                        per_chunk=per_chunk, **rest)
 
     monkeypatch.setattr(run_module, "run_chunks", first_chunk_only)
     part = run_module.run_training(config, tmp_path / "part")

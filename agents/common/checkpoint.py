@@ -52,6 +52,7 @@ def save_checkpoint(path: str | os.PathLike, state: Any, metadata: dict | None =
     )
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600 -> what open() would have given
         with os.fdopen(fd, "wb") as f:
             f.write(header)
             f.write(payload)
@@ -63,6 +64,12 @@ def save_checkpoint(path: str | os.PathLike, state: Any, metadata: dict | None =
         raise
     _fsync_dir(path.parent)
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def read_metadata(path: str | os.PathLike) -> dict:

@@ -15,6 +15,7 @@ where it appeared.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import inspect
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
@@ -34,7 +35,7 @@ class EnvConfig:
     `env.options={episodes_per_trial: 4, num_projections: 16}` (see `envs.registry.make`).
     """
 
-    suite: str = "popgym"  # a suite of envs.registry, or "any" (every registered id)
+    suite: str = "popgym"  # a suite of envs.registry (popgym, gymnax, brax, meta) or "any"
     id: str = "RepeatPreviousEasy"
     previous_action: bool = True  # previous action, reward and is-first flag in the observation
     flatten_multidiscrete: bool = True  # MultiDiscrete actions as one categorical
@@ -49,6 +50,22 @@ class LoggerConfig:
     tensorboard: bool = True
     progress_bar: bool = True
     checkpoint: bool = True  # save the whole train state after every chunk
+
+
+def agent_env(env: EnvConfig, user_env: Any = None, user_params: Any = None) -> tuple[Any, Any]:
+    """`(agent env, env params)` a trainer acts in: the env `env` names (`make_env`), or a
+    user's own env object with the gymnax 1.x API wrapped as `env` says
+    (`envs.wrappers.wrap_for_agent`); one whose outermost wrapper is already a `LogWrapper` is
+    taken as it is. `user_params` default to `user_env.default_params`."""
+    from envs.wrappers import LogWrapper, wrap_for_agent
+
+    if user_env is None:
+        return make_env(env)
+    params = user_env.default_params if user_params is None else user_params
+    if isinstance(user_env, LogWrapper):
+        return user_env, params
+    return wrap_for_agent(user_env, params, previous_action=env.previous_action,
+                          flatten_multidiscrete=env.flatten_multidiscrete), params
 
 
 def make_env(env: EnvConfig, env_id: str | None = None) -> tuple[Any, Any]:
@@ -173,12 +190,17 @@ def validate_env(env: EnvConfig) -> None:
     from envs import registry
 
     allowed = registry.registered_ids() if env.suite == "any" else registry.suite(env.suite)
-    try:
-        factory = registry.factory(env.id)  # aliases (e.g. popgym's gym ids) resolve here
-    except ValueError:
-        factory = None
-    if env.id not in allowed and factory is None:
-        raise ValueError(f"env.id={env.id!r} is not in suite {env.suite!r}; allowed: {allowed}")
+    suites = registry.suites_of(env.id)
+    if env.suite != "any" and env.suite not in suites:
+        if suites:
+            raise ValueError(f"env.id={env.id!r} is in suite {suites[0]!r}, not {env.suite!r}: "
+                             f"select it with env={suites[0]} (or env.suite={suites[0]})")
+        close = difflib.get_close_matches(str(env.id), allowed, n=3, cutoff=0.5)
+        hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
+        listing = (f"allowed: {allowed}" if len(allowed) <= 12
+                   else f"envs.suite({env.suite!r}) lists its {len(allowed)} ids")
+        raise ValueError(f"env.id={env.id!r} is not in suite {env.suite!r}{hint}; {listing}")
+    factory = registry.factory(env.id)  # aliases (e.g. popgym's gym ids) resolve here
     if env.options:
         signature = inspect.signature(factory)
         try:
@@ -197,9 +219,12 @@ def validate_model(config: RunConfig) -> None:
     """ValueError if `config.model` lacks a registered memory `name` or has options that memory
     does not take."""
     from ssm_rl.memory import available_memories, make_memory
+    from ssm_rl.params import memory_parameter_count
 
     if "name" not in config.model:
         raise ValueError(
             f"model needs a 'name' (one of {available_memories()}), got {config.model}"
         )
-    make_memory(config.memory_name, **config.memory_options)
+    memory = make_memory(config.memory_name, **config.memory_options)
+    # Shapes only: runs the layers' set-up checks (e.g. heads dividing d_model) before compiling.
+    memory_parameter_count(memory, memory.d_model)

@@ -30,15 +30,16 @@ STOP_SIGNALS: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM)
 class TrainingInterrupted(SystemExit):
     """The run stopped on a signal after saving; `code` is 128 + the signal number."""
 
-    def __init__(self, signum: int, done: int, unit: str = "update"):
+    def __init__(self, signum: int, done: int, unit: str = "update", run_dir: Any = None):
         super().__init__(128 + signum)
-        self.signum, self.done, self.unit = signum, done, unit
+        self.signum, self.done, self.unit, self.run_dir = signum, done, unit, run_dir
 
     def __str__(self) -> str:
-        return (
-            f"training stopped by {signal.Signals(self.signum).name} after {self.unit} "
-            f"{self.done}; the checkpoint holds that state, continue with resume=<run dir>"
-        )
+        stopped = (f"training stopped by {signal.Signals(self.signum).name} after {self.unit} "
+                   f"{self.done}; the checkpoint holds that state")
+        if self.run_dir is None:
+            return stopped
+        return f"{stopped}, continue with resume={self.run_dir}"
 
 
 class NonFiniteError(FloatingPointError):

@@ -48,17 +48,11 @@ class RunLogger:
         self.run_dir = run_dir
         self.num_seeds = num_seeds
         self.step_key = step_key
-        if enabled:
-            run_dir.path.mkdir(parents=True, exist_ok=True)
-        self._metrics = (run_dir.metrics_path if enabled else Path(os.devnull)).open("a")
-        self._writers = []
-        if tensorboard and enabled:
-            from tensorboardX import SummaryWriter
-
-            self._writers = [
-                SummaryWriter(str(run_dir.tensorboard_dir(k)), purge_step=purge_step)
-                for k in range(num_seeds)
-            ]
+        self.enabled = enabled
+        self._tensorboard = tensorboard and enabled
+        self._purge_step = purge_step
+        self._metrics = None  # files are opened at the first row: a run that fails before
+        self._writers: list[Any] = []  # its first chunk leaves nothing behind
         self._bar = None
         if progress_bar and enabled:
             from tqdm.auto import tqdm
@@ -72,6 +66,8 @@ class RunLogger:
 
         TensorBoard uses `tb_step` as x (default `step`).
         """
+        if self._metrics is None:
+            self._open()
         per_seed = {k: np.broadcast_to(np.asarray(v, np.float64), (self.num_seeds,))
                     for k, v in scalars.items()}
         row = {self.step_key: int(step), **(fields or {}), "time": time.time()}
@@ -84,6 +80,20 @@ class RunLogger:
                 if not math.isnan(values[seed]):
                     writer.add_scalar(name, values[seed], x)
 
+    def _open(self) -> None:
+        if not self.enabled:
+            self._metrics = Path(os.devnull).open("a")  # noqa: SIM115 (closed in close())
+            return
+        self.run_dir.path.mkdir(parents=True, exist_ok=True)
+        self._metrics = self.run_dir.metrics_path.open("a")  # noqa: SIM115 (closed in close())
+        if self._tensorboard:
+            from tensorboardX import SummaryWriter
+
+            self._writers = [
+                SummaryWriter(str(self.run_dir.tensorboard_dir(k)), purge_step=self._purge_step)
+                for k in range(self.num_seeds)
+            ]
+
     def advance(self, amount: int, postfix: dict[str, Any] | None = None) -> None:
         """Move the progress bar by `amount` and show `postfix` (e.g. return, SPS)."""
         self.flush()
@@ -93,13 +103,16 @@ class RunLogger:
             self._bar.update(amount)
 
     def flush(self) -> None:
+        if self._metrics is None:
+            return
         self._metrics.flush()
         for writer in self._writers:
             writer.flush()
 
     def close(self) -> None:
         self.flush()
-        self._metrics.close()
+        if self._metrics is not None:
+            self._metrics.close()
         for writer in self._writers:
             writer.close()
         if self._bar is not None:

@@ -22,6 +22,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -79,6 +80,7 @@ def run_chunks(
     per_chunk: int,
     callback: Callable[[ChunkReport], None],
     unit: str = "update",
+    run_dir: Path | None = None,
 ) -> Any:
     """Run chunks of at most `per_chunk` units from `done` until `total`; returns the state.
 
@@ -98,7 +100,8 @@ def run_chunks(
             stopping = any_process(stop.requested) and done < total
             callback(ChunkReport(state, metrics, done, count, seconds, stopping))
             if stopping:
-                interrupted = TrainingInterrupted(stop.signum or signal.SIGTERM, done, unit)
+                interrupted = TrainingInterrupted(stop.signum or signal.SIGTERM, done, unit,
+                                                  run_dir)
                 print(interrupted, file=sys.stderr, flush=True)
                 raise interrupted
     return state
@@ -113,27 +116,31 @@ def log_chunk(
     resumed_at: int,
     compile_seconds: float,
     scalars_of_row: Callable[[dict, int], dict],
-) -> tuple[dict, float]:
-    """Log every row (update/iteration) of a chunk; returns `(last row's scalars, env steps/s)`.
+) -> tuple[float, float]:
+    """Log every row (update/iteration) of a chunk; returns `(mean episode return over the
+    chunk's rows and seeds, NaN if no episode ended; env steps/s)`.
 
     `steps` is env steps per row; `resumed_at` the row count before this process started (its
     first logged row also carries the compile time).
     """
     sps = report.count * steps * num_seeds / report.seconds
     first = report.done - report.count
-    scalars: dict = {}
+    returns = []
     for i in range(report.count):
         row = first + i + 1
         scalars = scalars_of_row(report.metrics, i)
+        returns.append(scalars["episode/return"])
         extra = {"perf/sps": sps} if i == report.count - 1 else {}
         if row == resumed_at + 1:
             extra["perf/compile_seconds"] = compile_seconds
         logger.log(row, {**scalars, **extra}, {"env_steps": row * steps}, tb_step=row * steps)
-    return scalars, sps
+    returns = np.asarray(returns, np.float64)
+    chunk_return = float(np.nanmean(returns)) if np.isfinite(returns).any() else float("nan")
+    return chunk_return, sps
 
 
-def advance_progress(logger: Any, env_steps: int, scalars: dict, sps: float) -> None:
-    """Advance the progress bar by `env_steps`, showing the mean episode return and SPS."""
-    returns = scalars["episode/return"]
-    shown = f"{np.nanmean(returns):.3f}" if np.isfinite(returns).any() else "-"
+def advance_progress(logger: Any, env_steps: int, chunk_return: float, sps: float) -> None:
+    """Advance the progress bar by `env_steps`, showing the chunk's mean episode return and
+    the env steps/s."""
+    shown = f"{chunk_return:.3f}" if np.isfinite(chunk_return) else "-"
     logger.advance(env_steps, {"return": shown, "sps": f"{sps:.0f}"})

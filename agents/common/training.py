@@ -68,8 +68,9 @@ def _load(path: str) -> Any:
 def make_trainer(config: RunConfig, env: Any = None, env_params: Any = None) -> Trainer:
     """The trainer `config.trainer` names, built from `config` (validated there).
 
-    `env, env_params`: a wrapped gymnax env with a `LogWrapper` on top, to train on an env that
-    is not in `envs.registry` (default: the one `config.env` names).
+    `env, env_params`: any env object with the gymnax 1.x API, to train on an env that is not
+    in `envs.registry` (default: the one `config.env` names), wrapped as `config.env` says
+    (`agents.common.config.agent_env`); `env_params` default to `env.default_params`.
     """
     return _load(config.trainer)(config, env, env_params)
 
@@ -166,18 +167,29 @@ def run_training(
     mesh = data_mesh()
     check_mesh(trainer, mesh)
     stored = stored_config(config)
+    verbose = config.logger.progress_bar and is_main_process()
+
+    def say(*parts: Any, **options: Any) -> None:  # what the console shows besides the bar
+        if verbose:
+            print(*parts, **options)
+
+    steps = trainer.steps_per_iteration
     if run.has_checkpoint():
         state, done = restore_state(trainer, run)
         if is_main_process():
             run.truncate_metrics(done, key=trainer.unit)
+        say(f"resuming {run.path.resolve()} at {trainer.unit} {done}", flush=True)
     else:
-        if is_main_process():
-            run.write_config(stored)
         state, done = trainer.init_seeds(seed_keys(config)), 0
+        say(f"run directory: {run.path.resolve()} (written from the first chunk on)", flush=True)
+    say(f"{trainer.num_iterations} {trainer.unit}s x {steps} env steps = "
+        f"{trainer.num_iterations * steps:,} env steps per seed, {config.num_seeds} seed(s)")
 
     per_chunk = config.logger.updates_per_chunk
+    say(f"compiling a chunk of {per_chunk} {trainer.unit}(s) on {mesh.size} "
+        f"{jax.default_backend()} device(s) ...", end=" ", flush=True)
     compiled, compile_seconds, state = compile_run(trainer, state, per_chunk, mesh)
-    steps = trainer.steps_per_iteration
+    say(f"{compile_seconds:.1f} s", flush=True)
 
     with RunLogger(
         run,
@@ -193,7 +205,9 @@ def run_training(
     ) as logger:
 
         def on_chunk(report: ChunkReport) -> None:
-            scalars, sps = log_chunk(
+            if is_main_process() and report.done - report.count == 0:
+                run.write_config(stored)  # the first chunk: the run directory comes to be
+            chunk_return, sps = log_chunk(
                 logger, report, steps=steps, num_seeds=config.num_seeds, resumed_at=done,
                 compile_seconds=compile_seconds, scalars_of_row=trainer.row_scalars,
             )
@@ -206,10 +220,11 @@ def run_training(
                         {trainer.unit: report.done, "env_steps": report.done * steps,
                          "config": stored},
                     )
-            advance_progress(logger, report.count * steps, scalars, sps)
+            advance_progress(logger, report.count * steps, chunk_return, sps)
 
         run_chunks(compiled, state, done=done, total=trainer.num_iterations,
-                   per_chunk=per_chunk, callback=on_chunk, unit=trainer.unit)
+                   per_chunk=per_chunk, callback=on_chunk, unit=trainer.unit,
+                   run_dir=run.path.resolve())
     return run.path
 
 

@@ -37,7 +37,7 @@ from flax import struct
 
 from agents.common.acting import EnvStep, act_and_step
 from agents.common.action_heads import ActionHead, env_action
-from agents.common.config import make_env
+from agents.common.config import agent_env
 from agents.common.distributed import shard_env_axis
 from agents.common.episodes import episode_statistics
 from agents.common.returns import gae, next_values
@@ -82,8 +82,9 @@ class Transition:
 class RecurrentPPO(Trainer):
     """Pure train functions for one config; one iteration is one PPO update.
 
-    `env, env_params`: a wrapped gymnax env with a `LogWrapper` on top, to train on an
-    environment that is not in `envs.registry` (default: the one `config.env` names).
+    `env, env_params`: any env object with the gymnax 1.x API, to train on an environment
+    that is not in `envs.registry` (default: the one `config.env` names); it is wrapped as
+    `config.env` says (`agents.common.config.agent_env`).
     """
 
     unit = "update"
@@ -91,8 +92,7 @@ class RecurrentPPO(Trainer):
 
     def __init__(self, config: TrainPPOConfig, env: Any = None, env_params: Any = None):
         config.validate(env_known=env is not None)
-        if env is None:
-            env, env_params = make_env(config.env)
+        env, env_params = agent_env(config.env, env, env_params)
         self.config = config
         self.algo = config.algo
         self.steps_per_iteration = self.algo.steps_per_update

@@ -29,7 +29,7 @@ from flax import struct
 from gymnax.environments import spaces
 
 from agents.common.acting import act_and_step
-from agents.common.config import make_env
+from agents.common.config import agent_env
 from agents.common.dreamer_math import ReturnScale, TwoHot
 from agents.common.episodes import episode_statistics
 from agents.common.trainer import Trainer
@@ -77,8 +77,9 @@ def _optimizer(lr: float, eps: float, max_norm: float) -> optax.GradientTransfor
 class DreamerAgent(Trainer):
     """Pure functions of one seed's `AgentState` (see the module docstring).
 
-    `env, env_params`: a wrapped gymnax env with a `LogWrapper` on top, to train on an
-    environment that is not in `envs.registry` (default: the one `config.env` names).
+    `env, env_params`: any env object with the gymnax 1.x API (Discrete actions), to train
+    on an environment that is not in `envs.registry` (default: the one `config.env` names);
+    it is wrapped as `config.env` says (`agents.common.config.agent_env`).
     """
 
     unit = "iteration"
@@ -90,8 +91,7 @@ class DreamerAgent(Trainer):
         self.config = config
         self.steps_per_iteration = config.agent.steps_per_iteration
         self.num_iterations = config.agent.num_iterations
-        if env is None:
-            env, env_params = make_env(config.env)
+        env, env_params = agent_env(config.env, env, env_params)
         action_space = env.action_space(env_params)
         if not isinstance(action_space, spaces.Discrete):
             raise ValueError(

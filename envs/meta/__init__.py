@@ -3,7 +3,7 @@
 `projection.ProjectedEnv` (task = base env + random observation/action matrices),
 `trial.TrialEnv` (K episodes per task, memory kept across them), `tasks` (base envs, task
 ids and distributions), `splits` (train / held-out splits, `make_meta_env`),
-`brax_adapter.BraxToGymnax` (brax envs behind the gymnax API).
+`envs.brax_adapter.BraxToGymnax` (brax envs behind the gymnax API) is re-exported.
 
 Importing this package registers ids `"<Benchmark>-<split>"` in `envs.registry` under suite
 "meta": `MetaGymnax-train`, `MetaGymnax-test_projections`, `MetaGymnax-test_envs` and the same
@@ -13,7 +13,7 @@ keyword arguments, e.g. `make("MetaGymnax-train", episodes_per_trial=4)`.
 
 from functools import partial
 
-from envs.meta.brax_adapter import BraxToGymnax
+from envs.brax_adapter import BraxToGymnax
 from envs.meta.projection import ProjectedEnv, ProjectedParams, sample_projection
 from envs.meta.splits import BENCHMARKS, MetaBenchmark, Split, make_meta_env
 from envs.meta.tasks import TaskDistribution, make_task, sample_task, task_distribution

@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from envs.meta.brax_adapter import BraxToGymnax
+from envs.brax_adapter import BraxToGymnax
 from envs.meta.projection import ProjectedEnv, ProjectedParams, sample_projection
 
 GYMNAX_BASE_ENVS = ("Pendulum-v1", "MountainCarContinuous-v0", "CartPole-v1", "Acrobot-v1")
