@@ -34,7 +34,7 @@ from typing import Any
 import jax
 
 from agents.common.action_heads import env_action
-from agents.common.config import make_env
+from agents.common.config import agent_env
 from agents.common.run_dir import RunDir, restore_run_state
 
 KINDS = ("ppo", "world_model")
@@ -54,6 +54,7 @@ class LoadedPolicy:
     config: Any  # the trainer's config dataclass
     done: int  # updates (PPO) or iterations (world model) trained
     seed_index: int
+    params: Any  # the restored parameters: PPO's, or (world model's, actor's)
 
 
 def load_policy(
@@ -66,9 +67,9 @@ def load_policy(
     """The policy of seed `seed_index` saved in `run_dir` (a PPO or world-model run).
 
     `env, env_params`: the run's env for runs trained on an env object rather than a registered
-    id (the same env the trainer received, `LogWrapper` included); default: rebuilt from the
-    stored `env` section. Raises ValueError (CheckpointError) for a directory without a config
-    or checkpoint, a checkpoint of another config, or a seed index out of range.
+    id (the same object the trainer received; it is wrapped the same way); default: rebuilt
+    from the stored `env` section. Raises ValueError (CheckpointError) for a directory without
+    a config or checkpoint, a checkpoint of another config, or a seed index out of range.
     """
     from agents.common.training import (
         load_run_config,
@@ -87,8 +88,7 @@ def load_policy(
         raise ValueError(
             f"seed_index={seed_index} is out of range: the run trained {config.num_seeds} seed(s)"
         )
-    if env is None:
-        env, env_params = make_env(config.env)
+    env, env_params = agent_env(config.env, env, env_params)
     trainer = make_trainer(config, env, env_params)
     template = state_template(trainer)
     fields = ("params",) if kind == "ppo" else ("wm_params", "actor_params")
@@ -100,8 +100,9 @@ def load_policy(
     make = _ppo_policy if kind == "ppo" else _world_model_policy
     act, initial_carry = make(trainer, *params, greedy=False)
     greedy, _ = make(trainer, *params, greedy=True)
+    restored = params[0] if kind == "ppo" else tuple(params)
     return LoadedPolicy(act, greedy, initial_carry, env, env_params, kind, config, done,
-                        seed_index)
+                        seed_index, restored)
 
 
 def _ppo_policy(ppo: Any, params: Any, *, greedy: bool):
