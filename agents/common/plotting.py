@@ -2,7 +2,8 @@
 
 Every seed of every run directory (seeds trained together share a directory; repeated runs
 add more) contributes one curve `metric` vs `x_key` from metrics.jsonl. Runs whose configs
-agree on `label_keys` (dotted paths into config.yaml, e.g. "model.name") form one group,
+agree on `label_keys` (dotted paths into config.yaml, e.g. "model.name"; by default every key
+that differs between the runs, so a paper-config run and a fast one never merge) form one group,
 drawn as the mean over its seeds with a band of +-1 standard deviation (min-max with
 `band="range"`), on a common grid (linear interpolation inside each curve's own x range).
 """
@@ -28,14 +29,30 @@ class CurveGroup:
     y: np.ndarray  # [num_seeds, n], NaN outside a seed's x range
 
 
-def config_value(config: dict[str, Any], dotted: str) -> Any:
-    """`config["a"]["b"]` for "a.b"; KeyError naming the path if absent."""
-    node: Any = config
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            raise KeyError(f"config has no key {dotted!r}")
-        node = node[part]
-    return node
+# Config keys that never split runs into groups: seeds are the spread, the rest is bookkeeping.
+NOT_GROUPING = ("seed", "num_seeds", "resume", "logger", "distributed", "deterministic")
+
+
+def _flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in config.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flat.update(_flatten(value, f"{dotted}."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+def differing_keys(configs: Sequence[dict[str, Any]]) -> list[str]:
+    """Dotted keys whose values are not the same in every config (a key one config lacks
+    differs), apart from `NOT_GROUPING` and what lies below them; sorted."""
+    flats = [_flatten(c) for c in configs]
+    keys = sorted(set().union(*flats)) if flats else []
+    skip = lambda k: any(k == n or k.startswith(f"{n}.") for n in NOT_GROUPING)  # noqa: E731
+    missing = object()
+    return [k for k in keys if not skip(k)
+            and len({repr(f.get(k, missing)) for f in flats}) > 1]
 
 
 def seed_curves(run: RunDir, metric: str, x_key: str) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -59,16 +76,23 @@ def group_curves(
     run_dirs: Sequence[str | Path],
     metric: str = "episode/return",
     x_key: str = "env_steps",
-    label_keys: Sequence[str] = ("model.name", "env.id"),
+    label_keys: Sequence[str] | None = None,
     num_points: int = 200,
 ) -> list[CurveGroup]:
-    """Curves of `run_dirs` grouped by the values of `label_keys` in their configs."""
+    """Curves of `run_dirs` grouped by the values of `label_keys` in their configs (default:
+    every key whose value differs between the runs, `differing_keys`: runs that differ only in
+    their seeds form one group). A label reads `key=value ...`, or the env id and memory when
+    all runs agree."""
+    configs = [RunDir(path).read_config() for path in run_dirs]
+    if label_keys is None:
+        label_keys = differing_keys(configs)
     by_label: dict[str, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
-    for path in run_dirs:
-        run = RunDir(path)
-        config = run.read_config()
-        label = " ".join(str(config_value(config, k)) for k in label_keys) or str(path)
-        by_label[label].extend(seed_curves(run, metric, x_key))
+    missing = "-"
+    for path, config in zip(run_dirs, configs, strict=True):
+        flat = _flatten(config)
+        label = " ".join(f"{k}={flat.get(k, missing)}" for k in label_keys)
+        label = label or f"{flat.get('model.name', '')} {flat.get('env.id', '')}".strip()
+        by_label[label].extend(seed_curves(RunDir(path), metric, x_key))
     groups = []
     for label, curves in by_label.items():
         if not curves:
