@@ -57,3 +57,17 @@ class MultiDiscrete(Space):
         """Multi-index `[..., k]` -> flat index (inverse of `unflatten`)."""
         strides = np.concatenate([np.cumprod(self.nvec[::-1])[::-1][1:], [1]])
         return jnp.sum(jnp.asarray(x) * jnp.asarray(strides), axis=-1).astype(self.dtype)
+
+
+class CountsActions:
+    """Mixin for envs: gymnax's `num_actions` from `action_space(default_params)` — `n` of a
+    Discrete space, the flattened size `prod(nvec)` of a MultiDiscrete, the width of a Box."""
+
+    @property
+    def num_actions(self) -> int:
+        space = self.action_space(self.default_params)
+        if isinstance(space, MultiDiscrete):
+            return space.flat_n
+        if hasattr(space, "n"):
+            return int(space.n)
+        return int(np.prod(space.shape))

@@ -1,5 +1,6 @@
 """envs.make / envs.suite / envs.register: ids, aliases, errors, extension by dictionary."""
 
+import numpy as np
 import pytest
 
 import envs
@@ -74,3 +75,24 @@ def test_register_extends_the_dictionary(monkeypatch):
     with pytest.raises(TypeError, match="callable"):
         envs.register("Other", None)
     assert "MyRepeat" not in envs.suite("popgym")
+
+
+def test_every_popgym_env_counts_its_actions():
+    from envs.spaces import MultiDiscrete
+
+    for env_id in registry.suite("popgym"):
+        env, params = registry.make(env_id)
+        space = env.action_space(params)
+        expected = space.flat_n if isinstance(space, MultiDiscrete) else getattr(
+            space, "n", None) or int(np.prod(space.shape))
+        assert env.num_actions == expected, env_id
+
+
+def test_gymnax_and_brax_suites_name_every_env():
+    import gymnax
+
+    assert registry.suite("gymnax") == sorted(gymnax.registered_envs)
+    brax_envs = pytest.importorskip("brax.envs")
+    assert [f"brax/{n}" for n in sorted(brax_envs._envs)] == registry.suite("brax")
+    assert registry.suites_of("CartPole-v1") == ["gymnax"]
+    assert registry.suites_of("popgym-RepeatPreviousEasy-v0") == ["popgym"]  # an alias

@@ -28,7 +28,7 @@ from gymnax.environments import environment, spaces
 
 from envs.popgym.factory import env_factory
 from envs.popgym.sampling import uniform_true_index
-from envs.spaces import MultiDiscrete
+from envs.spaces import CountsActions, MultiDiscrete
 
 SHIP_SIZES = (2, 3, 3, 4)
 
@@ -70,7 +70,7 @@ def place_ship(u: jax.Array, board: jax.Array, ship_size: int) -> jax.Array:
     return board | ship
 
 
-class Battleship(environment.Environment[EnvState, EnvParams]):
+class Battleship(CountsActions, environment.Environment[EnvState, EnvParams]):
     """Battleship on a static `board_size x board_size` board with static `ship_sizes`."""
 
     def __init__(self, board_size: int = 10, ship_sizes: Sequence[int] = SHIP_SIZES):

@@ -17,6 +17,8 @@ import jax.numpy as jnp
 from flax import struct
 from gymnax.environments.environment import Environment
 
+from envs.spaces import CountsActions
+
 CARDS_PER_DECK = 52
 NUM_SUITS = 4
 NUM_RANKS = 13
@@ -70,7 +72,7 @@ def dealt_card(deck: jax.Array, i: jax.Array) -> jax.Array:
     return deck[deck.shape[0] - 1 - i]
 
 
-class TerminatingEnvironment(Environment):
+class TerminatingEnvironment(CountsActions, Environment):
     """Base for families whose episodes end only by termination (the deck runs out).
 
     popgym reports `truncated=False` on every step of these games, so `is_truncated` is always

@@ -22,7 +22,7 @@ from gymnax.environments.environment import Environment
 
 from envs.popgym.cards import CardParams, card_attribute, num_cards, shuffled_deck
 from envs.popgym.factory import env_factory
-from envs.spaces import MultiDiscrete
+from envs.spaces import CountsActions, MultiDiscrete
 
 NONE = -1  # "no card" in the position fields below
 
@@ -36,7 +36,7 @@ class EnvState:
     time: jax.Array  # int32 steps taken
 
 
-class Concentration(Environment):
+class Concentration(CountsActions, Environment):
     """Concentration with `num_decks` decks matching `deck_type` kinds (both static)."""
 
     def __init__(self, num_decks: int = 1, deck_type: str = "ranks"):

@@ -9,8 +9,10 @@ from __future__ import annotations
 from gymnax.environments import environment
 from gymnax.environments.environment import TEnvParams, TEnvState
 
+from envs.spaces import CountsActions
 
-class ControlEnvironment(environment.Environment[TEnvState, TEnvParams]):
+
+class ControlEnvironment(CountsActions, environment.Environment[TEnvState, TEnvParams]):
     """`default_params = params_type(max_steps_in_episode=..., noise_sigma=...)`.
 
     Subclasses set `params_type`; noise-free envs keep `noise_sigma = 0`, noisy ones call

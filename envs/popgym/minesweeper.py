@@ -27,7 +27,7 @@ from flax import struct
 from gymnax.environments import environment, spaces
 
 from envs.popgym.factory import env_factory
-from envs.spaces import MultiDiscrete
+from envs.spaces import CountsActions, MultiDiscrete
 
 CLEAR, MINE, VIEWED = 0, 1, 2  # popgym's HiddenSquare codes
 
@@ -54,7 +54,7 @@ def count_mines_3x3(mines: jax.Array) -> jax.Array:
     return sum(padded[i : i + h, j : j + w] for i in range(3) for j in range(3))
 
 
-class MineSweeper(environment.Environment[EnvState, EnvParams]):
+class MineSweeper(CountsActions, environment.Environment[EnvState, EnvParams]):
     """Hidden-board MineSweeper on a static `dims = (h, w)` board with `num_mines` mines."""
 
     def __init__(self, dims: tuple[int, int] = (4, 4), num_mines: int = 2):

@@ -16,6 +16,7 @@ from gymnax.environments import spaces
 from gymnax.environments.environment import Environment
 
 from envs.popgym.factory import env_factory
+from envs.spaces import CountsActions
 
 
 @struct.dataclass
@@ -29,7 +30,7 @@ class EnvParams:
     max_steps_in_episode: int = 200  # L: episode length; rewards are +-1/L
 
 
-class MultiarmedBandit(Environment):
+class MultiarmedBandit(CountsActions, Environment):
     """MultiarmedBandit with `num_bandits` arms (static)."""
 
     def __init__(self, num_bandits: int = 10, episode_length: int = 200):
