@@ -2,7 +2,10 @@
 
 gymnax ships Discrete, Box, Dict and Tuple; POPGym uses MultiDiscrete for observations
 (e.g. Battleship's hit/miss flags) and actions (Battleship's row/column), so we add it here
-with the same `sample` / `contains` contract.
+with the same `sample` / `contains` contract. It is an integer `Box` (low 0, high nvec - 1,
+int32) to everything that knows only gymnax's spaces, so gymnax's wrappers (e.g.
+`GymnaxToGymWrapper`, which converts it to a gymnasium integer Box) accept it; code of this
+project tests for MultiDiscrete before Box.
 """
 
 from __future__ import annotations
@@ -12,10 +15,10 @@ from collections.abc import Sequence
 import jax
 import jax.numpy as jnp
 import numpy as np
-from gymnax.environments.spaces import Space
+from gymnax.environments.spaces import Box
 
 
-class MultiDiscrete(Space):
+class MultiDiscrete(Box):
     """Integer vector `x[k]` with `0 <= x[i] < nvec[i]`, dtype int32.
 
     `flat_n` is the size of the flattened single categorical (`prod(nvec)`), used by agents
@@ -28,9 +31,9 @@ class MultiDiscrete(Space):
             raise ValueError(
                 f"MultiDiscrete nvec must be a non-empty 1-D list of positive ints, got {nvec!r}"
             )
+        super().__init__(np.zeros(nvec.size, np.int32), (nvec - 1).astype(np.int32),
+                         (int(nvec.size),), dtype)
         self.nvec = nvec
-        self.shape = (int(nvec.size),)
-        self.dtype = dtype
 
     def __repr__(self) -> str:
         return f"MultiDiscrete({self.nvec.tolist()})"

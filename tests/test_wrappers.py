@@ -223,3 +223,21 @@ def test_make_agent_env_composition():
     assert isinstance(env._env._env._env, FlattenMultiDiscreteAction)
     env, params = make_agent_env("BattleshipEasy", flatten_multidiscrete=False)
     assert isinstance(env.action_space(params), MultiDiscrete)
+
+
+def test_multidiscrete_envs_pass_through_gymnax_gym_wrapper():
+    """gymnax's GymnaxToGymWrapper converts our MultiDiscrete (an integer Box to gymnax) and
+    steps with an action the converted space samples."""
+    import gymnasium
+    from gymnax.wrappers.gym import GymnaxToGymWrapper
+
+    from envs import registry
+
+    env, params = registry.make("BattleshipEasy")  # MultiDiscrete([8, 8]) actions
+    gym_env = GymnaxToGymWrapper(env, params, seed=0)
+    space = gym_env.action_space
+    assert isinstance(space, gymnasium.spaces.Box) and space.shape == (2,)
+    assert (space.low == 0).all() and (space.high == 7).all() and space.dtype == np.int32
+    gym_env.reset(seed=0)
+    obs, reward, terminated, truncated, _ = gym_env.step(space.sample())
+    assert gym_env.observation_space.contains(np.asarray(obs))
