@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import importlib.util
 import inspect
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
@@ -50,6 +51,8 @@ class LoggerConfig:
     tensorboard: bool = True
     progress_bar: bool = True
     checkpoint: bool = True  # save the whole train state after every chunk
+    wandb: bool = False  # also log to Weights & Biases (pip install -e ".[wandb]")
+    wandb_project: str = "ssm_rl"
 
 
 def agent_env(env: EnvConfig, user_env: Any = None, user_params: Any = None) -> tuple[Any, Any]:
@@ -127,6 +130,8 @@ class RunConfig:
             validate_env(self.env)
         positive_int("num_seeds", self.num_seeds)
         positive_int("logger.updates_per_chunk", self.logger.updates_per_chunk)
+        if self.logger.wandb and importlib.util.find_spec("wandb") is None:
+            raise ValueError('logger.wandb=true needs the wandb package: pip install -e ".[wandb]"')
         self.validate_sections()
         validate_model(self)
 

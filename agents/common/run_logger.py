@@ -29,6 +29,8 @@ class RunLogger:
       step_key: name of the step field in metrics.jsonl rows (e.g. "update").
       tensorboard, progress_bar: switch those outputs on or off.
       enabled: False writes nothing at all (processes other than 0 of a multi-host run).
+      wandb: `wandb.init` keywords to also log to Weights & Biases (each scalar's mean over
+        seeds as `<name>`, and `<name>/seed_<k>` when there are several seeds); None: off.
     """
 
     def __init__(
@@ -44,6 +46,7 @@ class RunLogger:
         progress_bar: bool = True,
         purge_step: int | None = None,
         enabled: bool = True,
+        wandb: dict[str, Any] | None = None,
     ):
         self.run_dir = run_dir
         self.num_seeds = num_seeds
@@ -53,6 +56,8 @@ class RunLogger:
         self._purge_step = purge_step
         self._metrics = None  # files are opened at the first row: a run that fails before
         self._writers: list[Any] = []  # its first chunk leaves nothing behind
+        self._wandb_options = wandb if enabled else None
+        self._wandb: Any = None
         self._bar = None
         if progress_bar and enabled:
             from tqdm.auto import tqdm
@@ -75,6 +80,15 @@ class RunLogger:
                           for k, v in per_seed.items()}
         self._metrics.write(json.dumps(row) + "\n")
         x = int(step if tb_step is None else tb_step)
+        if self._wandb is not None:
+            logged = {}
+            for name, values in per_seed.items():
+                if np.isfinite(values).any():
+                    logged[name] = float(np.nanmean(values))
+                if self.num_seeds > 1:
+                    logged.update({f"{name}/seed_{k}": float(v) for k, v in enumerate(values)
+                                   if not math.isnan(v)})
+            self._wandb.log(logged, step=x)
         for seed, writer in enumerate(self._writers):
             for name, values in per_seed.items():
                 if not math.isnan(values[seed]):
@@ -86,6 +100,10 @@ class RunLogger:
             return
         self.run_dir.path.mkdir(parents=True, exist_ok=True)
         self._metrics = self.run_dir.metrics_path.open("a")  # noqa: SIM115 (closed in close())
+        if self._wandb_options is not None:
+            import wandb
+
+            self._wandb = wandb.init(**self._wandb_options)
         if self._tensorboard:
             from tensorboardX import SummaryWriter
 
@@ -115,6 +133,8 @@ class RunLogger:
             self._metrics.close()
         for writer in self._writers:
             writer.close()
+        if self._wandb is not None:
+            self._wandb.finish()
         if self._bar is not None:
             self._bar.close()
 

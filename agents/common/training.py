@@ -202,6 +202,7 @@ def run_training(
         progress_bar=config.logger.progress_bar,
         purge_step=done * steps + 1 if done else None,
         enabled=is_main_process(),
+        wandb=_wandb_options(config, run, stored) if config.logger.wandb else None,
     ) as logger:
 
         def on_chunk(report: ChunkReport) -> None:
@@ -226,6 +227,13 @@ def run_training(
                    per_chunk=per_chunk, callback=on_chunk, unit=trainer.unit,
                    run_dir=run.path.resolve())
     return run.path
+
+
+def _wandb_options(config: RunConfig, run: RunDir, stored: dict[str, Any]) -> dict[str, Any]:
+    """`wandb.init` keywords: one W&B run per run directory, resumed with it."""
+    run_id = "-".join(run.path.resolve().parts[-2:]).replace(":", "-")
+    return {"project": config.logger.wandb_project, "name": run_id, "id": run_id,
+            "resume": "allow", "dir": str(run.path), "config": stored}
 
 
 def train_seeds(
