@@ -61,9 +61,11 @@ def tiny_wm_config(iterations: int = 4, **sections: dict[str, Any]) -> dict[str,
 
 
 def hydra_overrides(config: dict[str, Any]) -> list[str]:
-    """`scripts/train_ppo.py` overrides for a nested config dict (model name -> model group)."""
+    """`scripts/train_ppo.py` overrides for a nested config dict (model name -> model group),
+    with `preset=paper` (the schema defaults, what `from_dict` starts from) so that the
+    script does not choose the machine's preset."""
     literal = lambda v: "null" if v is None else str(v).lower() if isinstance(v, bool) else str(v)
-    overrides = []
+    overrides = ["preset=paper"]
     for section, values in config.items():
         if section == "model":
             overrides.append(f"model={values['name']}")
