@@ -116,7 +116,10 @@ def render_episode(policy: LoadedPolicy, episode: Episode, stem: str | Path) -> 
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     n = int(episode.length)
-    states = [jax.tree.map(lambda x, t=t: x[t], episode.env_state) for t in range(n)]
+
+    def states() -> list[Any]:  # the base env's state at each step, for the drawing renderers
+        return [jax.tree.map(lambda x, t=t: x[t], episode.env_state) for t in range(n)]
+
     env = base_env(policy.env)
     name = getattr(env, "name", "")
     if name in GYMNAX_DRAWN and (name not in CLASSIC_CONTROL or importlib.util.find_spec("pygame")):
@@ -127,24 +130,24 @@ def render_episode(policy: LoadedPolicy, episode: Episode, stem: str | Path) -> 
 
         path = stem.with_suffix(".gif")
         rewards = np.cumsum(np.asarray(episode.reward[:n]))
-        Visualizer(env, policy.env_params, states, rewards).animate(str(path))
+        Visualizer(env, policy.env_params, states(), rewards).animate(str(path))
         return path
     if hasattr(env, "_brax"):  # envs.brax_adapter.BraxToGymnax
         from brax.io import html
 
         path = stem.with_suffix(".html")
-        pipeline = [s.brax_state.pipeline_state for s in states]
+        pipeline = [s.brax_state.pipeline_state for s in states()]
         path.write_text(html.render(env._brax.sys.tree_replace({"opt.timestep": env._brax.dt}),
                                     pipeline))
         return path
     path = stem.with_suffix(".txt")
-    lines = [f"{name or type(env).__name__}: {n} steps, return "
-             f"{float(np.sum(np.asarray(episode.reward[:n]))):.4f}",
+    obs, reward, done = (np.asarray(x[:n]) for x in (episode.obs, episode.reward, episode.done))
+    actions = np.asarray(jax.tree.leaves(episode.action)[0][:n])
+    lines = [f"{name or type(env).__name__}: {n} steps, return {float(reward.sum()):.4f}",
              "step  action  reward  done  observation"]
     for t in range(n):
-        action = np.asarray(jax.tree.leaves(jax.tree.map(lambda x, t=t: x[t], episode.action))[0])
-        obs = np.array2string(np.asarray(episode.obs[t]), precision=2, max_line_width=10_000)
-        lines.append(f"{t:4d}  {np.array2string(action, precision=2):>6}  "
-                     f"{float(episode.reward[t]):+.3f}  {bool(episode.done[t])!s:5}  {obs}")
+        row = np.array2string(obs[t], precision=2, max_line_width=10_000)
+        lines.append(f"{t:4d}  {np.array2string(actions[t], precision=2):>6}  "
+                     f"{float(reward[t]):+.3f}  {bool(done[t])!s:5}  {row}")
     path.write_text("\n".join(lines) + "\n")
     return path

@@ -35,16 +35,16 @@ def main(argv: list[str] | None = None) -> dict:
     if args.episodes < 1:
         parser.error(f"--episodes must be positive, got {args.episodes}")
 
-    policy = load_policy(args.run_dir)
+    policy = load_policy(args.run_dir)  # seed 0: also the one rendered and traced in trials
     results: dict = {"run_dir": str(args.run_dir), "kind": policy.kind, "trained": policy.done,
                      "episodes": args.episodes, "seeds": []}
     key = jax.random.PRNGKey(args.seed)
     for seed_index in range(policy.config.num_seeds):
-        if seed_index:
-            policy = load_policy(args.run_dir, seed_index=seed_index)
+        seed_policy = policy if seed_index == 0 else load_policy(args.run_dir,
+                                                                 seed_index=seed_index)
         entry = {"seed_index": seed_index}
         for mode in ("greedy", "sampled"):
-            returns, finished = episode_returns(policy, key, args.episodes,
+            returns, finished = episode_returns(seed_policy, key, args.episodes,
                                                 greedy=mode == "greedy", max_steps=args.max_steps)
             if not finished.all():
                 raise SystemExit(f"error: {int((~finished).sum())} of {args.episodes} episodes "
@@ -53,17 +53,14 @@ def main(argv: list[str] | None = None) -> dict:
             print(f"seed {seed_index} {mode:8s} return {entry[mode]['mean']:+.4f} "
                   f"+- {entry[mode]['std']:.4f} over {args.episodes} episodes")
         results["seeds"].append(entry)
-    if args.render:
-        policy = load_policy(args.run_dir)
-        for k, episode_key in enumerate(jax.random.split(key, args.render)):
-            episode = record_episode(policy, episode_key, max_steps=args.max_steps)
-            path = render_episode(policy, episode, args.run_dir / "episodes" / f"episode_{k}")
-            print(f"wrote {path}")
+    for k, episode_key in enumerate(jax.random.split(key, args.render) if args.render else []):
+        episode = record_episode(policy, episode_key, max_steps=args.max_steps)
+        path = render_episode(policy, episode, args.run_dir / "episodes" / f"episode_{k}")
+        print(f"wrote {path}")
     if policy.kind == "ppo" and policy.config.env.suite == "meta":
         from agents.common.training import make_trainer
         from agents.ppo.in_context import format_curves, in_context_curves, meta_split_envs
 
-        policy = load_policy(args.run_dir)
         curves = in_context_curves(make_trainer(policy.config), policy.params,
                                    meta_split_envs(policy.config), key)
         print(format_curves(curves))

@@ -88,7 +88,7 @@ def accelerator_present() -> bool:
 
 def preset_for_machine(overrides: list[str]) -> list[str]:
     """`["preset=fast"]` or `["preset=paper"]` for this machine, saying so on stderr; `[]` when
-    the overrides already name a preset, resume a run or ask for a multirun sweep value."""
+    the overrides already name a preset (a sweep over presets included) or resume a run."""
     if any(o.lstrip("+~").startswith(("preset=", "resume=")) for o in overrides):
         return []
     if accelerator_present():

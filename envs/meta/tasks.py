@@ -19,12 +19,11 @@ import zlib
 from collections.abc import Sequence
 from typing import Any
 
-import gymnax
 import jax
 import jax.numpy as jnp
 from flax import struct
 
-from envs.brax_adapter import BraxToGymnax
+from envs import registry
 from envs.meta.projection import ProjectedEnv, ProjectedParams, sample_projection
 
 GYMNAX_BASE_ENVS = ("Pendulum-v1", "MountainCarContinuous-v0", "CartPole-v1", "Acrobot-v1")
@@ -49,11 +48,10 @@ def make_base_env(
 
     `backend` applies to brax envs only.
     """
-    if name in BRAX_BASE_ENVS:
-        env = BraxToGymnax(name.removeprefix("brax/"), backend=backend)
-        params = env.default_params
+    if name in BRAX_BASE_ENVS:  # the registry's ids: "brax/<name>" and gymnax's own
+        env, params = registry.make(name, backend=backend)
     elif name in GYMNAX_BASE_ENVS:
-        env, params = gymnax.make(name)
+        env, params = registry.make(name)
     else:
         raise ValueError(
             f"unknown meta base env {name!r}; known: {GYMNAX_BASE_ENVS + BRAX_BASE_ENVS}"
