@@ -20,8 +20,9 @@ Both trainers' runs load the same way; the kind comes from the stored config:
   action, env), so for the same key the loaded policy picks the trainer's action; `greedy`
   uses the posterior's and the actor's modes.
 
-The networks are rebuilt from `config.yaml` and the parameters restored from the checkpoint
-(`checkpoint.ckpt`), whose stored config must match.
+The networks are rebuilt from `config.yaml` and the parameters restored from a checkpoint
+(`checkpoint="latest"`: checkpoint.ckpt; `"best"`: best.ckpt; or the path of a kept one,
+agents.common.kept_checkpoints), whose stored config must match.
 """
 
 from __future__ import annotations
@@ -61,10 +62,12 @@ def load_policy(
     run_dir: str | Path,
     *,
     seed_index: int = 0,
+    checkpoint: str = "latest",
     env: Any = None,
     env_params: Any = None,
 ) -> LoadedPolicy:
-    """The policy of seed `seed_index` saved in `run_dir` (a PPO or world-model run).
+    """The policy of seed `seed_index` saved in `run_dir` (a PPO or world-model run), from the
+    checkpoint `checkpoint` names ("latest", "best" or a file path).
 
     `env, env_params`: the run's env for runs trained on an env object rather than a registered
     id (the same object the trainer received; it is wrapped the same way); default: rebuilt
@@ -81,8 +84,7 @@ def load_policy(
 
     run = RunDir(run_dir)
     config = load_run_config(run.path)
-    if not run.has_checkpoint():
-        raise ValueError(f"{str(run.path)!r} has no checkpoint yet: nothing to load")
+    run.checkpoint_file(checkpoint)  # ValueError if there is none
     kind = "ppo" if isinstance(config, TrainPPOConfig) else "world_model"
     if not 0 <= seed_index < config.num_seeds:
         raise ValueError(
@@ -95,7 +97,7 @@ def load_policy(
     params = []
     for name in fields:
         seeds, done = restore_run_state(run, getattr(template, name), stored_config(config),
-                                        trainer.unit, part=name)
+                                        trainer.unit, part=name, which=checkpoint)
         params.append(jax.tree.map(lambda x: x[seed_index], seeds))
     make = _ppo_policy if kind == "ppo" else _world_model_policy
     act, initial_carry = make(trainer, *params, greedy=False)

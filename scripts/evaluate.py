@@ -31,17 +31,20 @@ def main(argv: list[str] | None = None) -> dict:
                         help="episode length bound (default: the env's max_steps_in_episode)")
     parser.add_argument("--render", type=int, default=0, metavar="K",
                         help="draw K greedy episodes of seed 0 into <run dir>/episodes/")
+    parser.add_argument("--checkpoint", default="latest",
+                        help='"latest", "best" (best.ckpt) or the path of a kept checkpoint')
     args = parser.parse_args(argv)
     if args.episodes < 1:
         parser.error(f"--episodes must be positive, got {args.episodes}")
 
-    policy = load_policy(args.run_dir)  # seed 0: also the one rendered and traced in trials
+    policy = load_policy(args.run_dir, checkpoint=args.checkpoint)  # seed 0: also the one rendered and traced in trials
     results: dict = {"run_dir": str(args.run_dir), "kind": policy.kind, "trained": policy.done,
+                     "checkpoint": args.checkpoint,
                      "episodes": args.episodes, "seeds": []}
     key = jax.random.PRNGKey(args.seed)
     for seed_index in range(policy.config.num_seeds):
-        seed_policy = policy if seed_index == 0 else load_policy(args.run_dir,
-                                                                 seed_index=seed_index)
+        seed_policy = policy if seed_index == 0 else load_policy(
+            args.run_dir, seed_index=seed_index, checkpoint=args.checkpoint)
         entry = {"seed_index": seed_index}
         for mode in ("greedy", "sampled"):
             returns, finished = episode_returns(seed_policy, key, args.episodes,

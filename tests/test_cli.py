@@ -10,6 +10,7 @@ from hydra.errors import ConfigCompositionException
 
 import agents.common.training as ppo_run
 from agents.common.checkpoint import load_checkpoint
+from agents.common.kept_checkpoints import CheckpointKeeper
 from agents.common.cli import CONFIG_DIR, train_from_hydra
 from agents.common.run_dir import RunDir
 from agents.common.trainer import seed_keys
@@ -59,17 +60,17 @@ def test_train_resume_evaluate_plot(tmp_path, monkeypatch):
     assert run.config_path.is_file() and run.checkpoint_path.is_file()
 
     # Stop after the first chunk's checkpoint, then resume from the run directory.
-    real_save = ppo_run.save_checkpoint
+    real_save = CheckpointKeeper.save
 
-    def save_then_stop(path, state, metadata):
-        real_save(path, state, metadata)
+    def save_then_stop(self, state, metadata, score):
+        real_save(self, state, metadata, score)
         if metadata["update"] == 2:
             raise Stop
 
-    monkeypatch.setattr(ppo_run, "save_checkpoint", save_then_stop)
+    monkeypatch.setattr(CheckpointKeeper, "save", save_then_stop)
     with pytest.raises(Stop):
         train_from_hydra(TrainPPOConfig, cfg, tmp_path / "stopped")
-    monkeypatch.setattr(ppo_run, "save_checkpoint", real_save)
+    monkeypatch.setattr(CheckpointKeeper, "save", real_save)
     assert [r["update"] for r in RunDir(tmp_path / "stopped").read_metrics()] == [1, 2]
     resume = [f"resume={tmp_path / 'stopped'}"]
     resumed = train_from_hydra(TrainPPOConfig, compose_config(resume), tmp_path / "x", resume)

@@ -16,13 +16,14 @@ from agents.ppo.train import RecurrentPPO
 pytestmark = pytest.mark.slow
 
 
-def final_return(kind: str, memory: str, updates: int, seed: int = 0) -> float:
+def final_return(kind: str, memory: str, updates: int, seed: int = 0,
+                 squash: str = "clip") -> float:
     model = {"name": memory, "d_model": 32}
     if memory == "s5":
         model.update(num_layers=2, state_size=32)
     config = TrainPPOConfig(
         model=model,
-        network=NetworkConfig(head_hidden=32),
+        network=NetworkConfig(head_hidden=32, action_squash=squash),
         algo=AlgoConfig(num_envs=32, num_steps=32, update_epochs=4, num_minibatches=4,
                         learning_rate=3e-3, gae_lambda=0.95, total_timesteps=32 * 32 * updates),
     )
@@ -44,6 +45,10 @@ def test_continuous_s5_beats_the_best_memoryless_answer():
     s5 = final_return("continuous", "s5", 50)
     mlp = final_return("continuous", "mlp", 50)
     assert s5 > 0.7 and mlp < 0.6 and s5 > mlp + 0.15
+
+
+def test_continuous_tanh_squashed_s5_beats_the_best_memoryless_answer():
+    assert final_return("continuous", "s5", 50, squash="tanh") > 0.7
 
 
 def test_fast_preset_s5_learns_repeat_previous(tmp_path):

@@ -16,13 +16,13 @@ from agents.ppo.train import RecurrentPPO
 T, B = 12, 6
 
 
-def small_ppo(kind: str, memory: str):
+def small_ppo(kind: str, memory: str, squash: str = "clip"):
     model = {"name": memory, "d_model": 16}
     if memory == "s5":
         model.update(num_layers=2, state_size=8)
     config = TrainPPOConfig(
         model=model,
-        network=NetworkConfig(head_hidden=16),
+        network=NetworkConfig(head_hidden=16, action_squash=squash),
         algo=AlgoConfig(num_envs=B, num_steps=T, num_minibatches=2, update_epochs=1,
                         total_timesteps=B * T),
     )
@@ -32,10 +32,11 @@ def small_ppo(kind: str, memory: str):
 
 
 @pytest.mark.parametrize(
-    "kind,memory", [("discrete", "s5"), ("multi_discrete", "gru"), ("continuous", "s5")]
+    "kind,memory,squash", [("discrete", "s5", "clip"), ("multi_discrete", "gru", "clip"),
+                           ("continuous", "s5", "clip"), ("continuous", "gru", "tanh")]
 )
-def test_replay_reproduces_rollout(kind, memory):
-    ppo = small_ppo(kind, memory)
+def test_replay_reproduces_rollout(kind, memory, squash):
+    ppo = small_ppo(kind, memory, squash)
     state = ppo.init(jax.random.PRNGKey(0))
     rollout = jax.jit(ppo.rollout)
     state, _, _ = rollout(state)  # start the checked rollout mid-episode with a used carry

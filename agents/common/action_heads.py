@@ -4,10 +4,12 @@
 
 - `Discrete(n)` -> `Categorical` over n logits;
 - `envs.spaces.MultiDiscrete(nvec)` -> `MultiCategorical` (independent components);
-- `Box(low, high, (d,))` -> `DiagGaussian` with a learned, state-independent `log_std[d]`.
+- `Box(low, high, (d,))` -> a Gaussian with a learned, state-independent `log_std[d]`:
+  `squash="clip"` (default) a diagonal Gaussian whose raw samples the env clips to the Box,
+  `squash="tanh"` a `TanhGaussian` whose samples lie inside the Box (bounds must be finite).
 
-`env_action(space, action)` maps a sampled action to what the environment accepts (Gaussian
-samples are clipped to the Box; the unclipped sample is what the log-probability refers to).
+`env_action(space, action)` maps a sampled action to what the environment accepts (samples
+clipped to the Box; the unclipped sample is what the log-probability refers to).
 """
 
 from __future__ import annotations
@@ -20,10 +22,17 @@ import jax.numpy as jnp
 import numpy as np
 from gymnax.environments import spaces
 
-from agents.common.distributions import Categorical, DiagGaussian, Distribution, MultiCategorical
+from agents.common.distributions import (
+    Categorical,
+    Distribution,
+    MultiCategorical,
+    TanhGaussian,
+    diag_gaussian,
+)
 from envs.spaces import MultiDiscrete
 
 ACTION_KINDS = ("discrete", "multi_discrete", "continuous")
+SQUASHES = ("clip", "tanh")  # how a continuous head meets the Box
 
 
 class ActionHead(nn.Module):
@@ -31,18 +40,34 @@ class ActionHead(nn.Module):
 
     kind: one of `ACTION_KINDS`; sizes: `(n,)`, `nvec` or `(d,)`; the final layer is
     initialised with a small orthogonal scale (`init_scale`) so the initial policy is near
-    uniform / near zero-mean.
+    uniform / near zero-mean. Continuous heads: `squash` one of `SQUASHES`, and for "tanh"
+    the Box bounds `low`, `high` (`d` floats each).
     """
 
     kind: str
     sizes: tuple[int, ...]
     init_scale: float = 0.01
     log_std_init: float = 0.0
+    squash: str = "clip"
+    low: tuple[float, ...] = ()
+    high: tuple[float, ...] = ()
 
     @staticmethod
-    def for_space(space: Any, **options: Any) -> ActionHead:
+    def for_space(space: Any, squash: str = "clip", **options: Any) -> ActionHead:
+        """The head of a gymnax action space; `squash` applies to a Box (ValueError if it is
+        not one of `SQUASHES`, or "tanh" with an unbounded Box)."""
         kind, sizes = action_kind(space)
-        return ActionHead(kind=kind, sizes=sizes, **options)
+        if squash not in SQUASHES:
+            raise ValueError(f"action squash {squash!r} is not one of {list(SQUASHES)}")
+        if kind != "continuous" or squash == "clip":
+            return ActionHead(kind=kind, sizes=sizes, **options)
+        low, high = (np.broadcast_to(np.asarray(b, np.float64), sizes) for b in
+                     (space.low, space.high))
+        if not (np.isfinite(low).all() and np.isfinite(high).all()):
+            raise ValueError(f"a tanh-squashed Gaussian needs a bounded Box; this one has "
+                             f"low={low.tolist()}, high={high.tolist()} (use squash=clip)")
+        return ActionHead(kind=kind, sizes=sizes, squash=squash, low=tuple(low.tolist()),
+                          high=tuple(high.tolist()), **options)
 
     @nn.compact
     def __call__(self, features: jax.Array) -> Distribution:
@@ -56,7 +81,9 @@ class ActionHead(nn.Module):
         log_std = self.param(
             "log_std", nn.initializers.constant(self.log_std_init), (self.sizes[0],)
         )
-        return DiagGaussian(out, jnp.broadcast_to(log_std, out.shape))
+        if self.squash == "tanh":
+            return TanhGaussian(out, log_std, jnp.asarray(self.low), jnp.asarray(self.high))
+        return diag_gaussian(out, log_std)
 
 
 def action_kind(space: Any) -> tuple[str, tuple[int, ...]]:

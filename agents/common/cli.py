@@ -101,6 +101,17 @@ def preset_for_machine(overrides: list[str]) -> list[str]:
     return [f"preset={preset}"]
 
 
+def compose_run_config(config_class: type[RunConfig], config_name: str,
+                       register: Callable[[], None], overrides: list[str]) -> RunConfig:
+    """The config `scripts/<config_name>.py <overrides>` would train, built in-process through
+    Hydra's compose API (no run directory; the preset is whatever `overrides` name)."""
+    from hydra import compose, initialize_config_dir
+
+    register()
+    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+        return config_class.from_dict(compose(config_name, overrides=overrides))
+
+
 def hydra_main(config_class: type[RunConfig], config_name: str,
                register: Callable[[], None], choose_preset: bool = False) -> None:
     """The body of a training script: compose `configs/<config_name>.yaml` with the command

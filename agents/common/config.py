@@ -51,6 +51,8 @@ class LoggerConfig:
     tensorboard: bool = True
     progress_bar: bool = True
     checkpoint: bool = True  # save the whole train state after every chunk
+    keep_last: int = 1  # recent checkpoints kept in checkpoints/ (1: checkpoint.ckpt only)
+    keep_best: bool = True  # best.ckpt: the checkpoint of the best chunk return so far
     wandb: bool = False  # also log to Weights & Biases (pip install -e ".[wandb]")
     wandb_project: str = "ssm_rl"
 
@@ -130,6 +132,7 @@ class RunConfig:
             validate_env(self.env)
         positive_int("num_seeds", self.num_seeds)
         positive_int("logger.updates_per_chunk", self.logger.updates_per_chunk)
+        positive_int("logger.keep_last", self.logger.keep_last)
         if self.logger.wandb and importlib.util.find_spec("wandb") is None:
             raise ValueError('logger.wandb=true needs the wandb package: pip install -e ".[wandb]"')
         self.validate_sections()

@@ -2,6 +2,8 @@
 
     <run dir>/config.yaml        the full, resolved training config (written once)
     <run dir>/checkpoint.ckpt    the latest whole train state (agents.common.checkpoint)
+    <run dir>/checkpoints/       the last `logger.keep_last` states, `<unit>_<count>.ckpt`
+    <run dir>/best.ckpt          the state of the best chunk return so far (`logger.keep_best`)
     <run dir>/metrics.jsonl      one JSON line per logged step (agents.common.run_logger)
     <run dir>/tb/seed_<k>/       TensorBoard event files, one directory per seed
 
@@ -19,6 +21,9 @@ import yaml
 
 CONFIG_FILE = "config.yaml"
 CHECKPOINT_FILE = "checkpoint.ckpt"
+BEST_FILE = "best.ckpt"
+HISTORY_DIR = "checkpoints"
+CHECKPOINT_CHOICES = ("latest", "best")
 METRICS_FILE = "metrics.jsonl"
 TENSORBOARD_DIR = "tb"
 
@@ -36,6 +41,35 @@ class RunDir:
     @property
     def checkpoint_path(self) -> Path:
         return self.path / CHECKPOINT_FILE
+
+    @property
+    def best_path(self) -> Path:
+        return self.path / BEST_FILE
+
+    @property
+    def history_dir(self) -> Path:
+        return self.path / HISTORY_DIR
+
+    def history_path(self, unit: str, count: int) -> Path:
+        """The kept checkpoint after `count` units, e.g. `checkpoints/update_000120.ckpt`."""
+        return self.history_dir / f"{unit}_{count:06d}.ckpt"
+
+    def checkpoint_file(self, which: str = "latest") -> Path:
+        """The checkpoint `which` names: "latest" (what resume continues), "best", or the
+        path of a kept one; ValueError if there is none."""
+        if which not in CHECKPOINT_CHOICES:
+            path = Path(which)
+            if not path.is_file():
+                raise ValueError(
+                    f"checkpoint={which!r} is neither one of {list(CHECKPOINT_CHOICES)} nor a "
+                    "checkpoint file"
+                )
+            return path
+        path = self.best_path if which == "best" else self.checkpoint_path
+        if not path.is_file():
+            what = "best checkpoint (logger.keep_best)" if which == "best" else "checkpoint yet"
+            raise ValueError(f"{str(self.path)!r} has no {what}")
+        return path
 
     @property
     def metrics_path(self) -> Path:
@@ -81,19 +115,25 @@ class RunDir:
 
 
 def restore_run_state(
-    run: RunDir, target: Any, config: dict, count_key: str, part: str | None = None
+    run: RunDir,
+    target: Any,
+    config: dict,
+    count_key: str,
+    part: str | None = None,
+    which: str = "latest",
 ) -> tuple[Any, int]:
-    """`(state, units done)` from `run`'s checkpoint, whose structure must match `target`
-    (e.g. freshly initialised states) and whose stored config must equal `config`; the count
-    is the checkpoint metadata's `count_key` (e.g. "update"). `part` restores one top-level
-    field of the state only (e.g. "params", `target` shaped like it). Raises
-    `CheckpointError`."""
+    """`(state, units done)` from `run`'s checkpoint `which` (`RunDir.checkpoint_file`), whose
+    structure must match `target` (e.g. freshly initialised states) and whose stored config
+    must equal `config`; the count is the checkpoint metadata's `count_key` (e.g. "update").
+    `part` restores one top-level field of the state only (e.g. "params", `target` shaped like
+    it). Raises `CheckpointError`."""
     from agents.common.checkpoint import CheckpointError, load_checkpoint
 
-    state, metadata = load_checkpoint(run.checkpoint_path, target, part)
+    path = run.checkpoint_file(which)
+    state, metadata = load_checkpoint(path, target, part)
     if metadata.get("config") != config:
         raise CheckpointError(
-            f"checkpoint {str(run.checkpoint_path)!r} was written by a different config "
+            f"checkpoint {str(path)!r} was written by a different config "
             f"than {str(run.config_path)!r}"
         )
     return state, int(metadata[count_key])

@@ -31,7 +31,6 @@ import jax
 import numpy as np
 from jax.sharding import Mesh
 
-from agents.common.checkpoint import save_checkpoint
 from agents.common.config import RunConfig
 from agents.common.distributed import (
     check_divides,
@@ -42,6 +41,7 @@ from agents.common.distributed import (
     setup_process,
     to_host,
 )
+from agents.common.kept_checkpoints import CheckpointKeeper
 from agents.common.run_dir import RunDir, restore_run_state
 from agents.common.run_logger import RunLogger
 from agents.common.runner import (
@@ -144,8 +144,8 @@ def run_training(
 ) -> Path:
     """Train (or resume) and return the run directory.
 
-    Fresh run: `run_dir` must be given; it receives config.yaml, checkpoint.ckpt, metrics.jsonl
-    and tb/. Resume: `config.resume` names the run directory; every other setting comes from
+    Fresh run: `run_dir` must be given; it receives config.yaml, checkpoint.ckpt (and the kept
+    ones, agents.common.kept_checkpoints), metrics.jsonl and tb/. Resume: `config.resume` names the run directory; every other setting comes from
     the config stored there. `env, env_params` as in `make_trainer` (then a resume needs them
     again).
     """
@@ -186,6 +186,8 @@ def run_training(
         f"{trainer.num_iterations * steps:,} env steps per seed, {config.num_seeds} seed(s)")
 
     per_chunk = config.logger.updates_per_chunk
+    keeper = CheckpointKeeper(run, trainer.unit, keep_last=config.logger.keep_last,
+                              keep_best=config.logger.keep_best)
     say(f"compiling a chunk of {per_chunk} {trainer.unit}(s) on {mesh.size} "
         f"{jax.default_backend()} device(s) ...", end=" ", flush=True)
     compiled, compile_seconds, state = compile_run(trainer, state, per_chunk, mesh)
@@ -215,12 +217,9 @@ def run_training(
             if config.logger.checkpoint or report.stopping:
                 host_state = to_host(report.state)  # collective: every process gathers
                 if is_main_process():
-                    save_checkpoint(
-                        run.checkpoint_path,
-                        host_state,
-                        {trainer.unit: report.done, "env_steps": report.done * steps,
-                         "config": stored},
-                    )
+                    keeper.save(host_state, {trainer.unit: report.done,
+                                             "env_steps": report.done * steps,
+                                             "config": stored}, chunk_return)
             advance_progress(logger, report.count * steps, chunk_return, sps)
 
         run_chunks(compiled, state, done=done, total=trainer.num_iterations,

@@ -23,6 +23,7 @@ class NetworkConfig:
 
     head_hidden: int = 256
     activation: str = "relu"
+    action_squash: str = "clip"  # continuous actions: "clip" the Gaussian, or "tanh"-squash it
 
 
 @dataclass
@@ -66,6 +67,7 @@ class TrainPPOConfig(RunConfig):
     algo: AlgoConfig = field(default_factory=AlgoConfig)
 
     def validate_sections(self) -> None:
+        from agents.common.action_heads import SQUASHES
         from agents.ppo.network import check_activation
 
         algo = self.algo
@@ -96,6 +98,9 @@ class TrainPPOConfig(RunConfig):
             if not getattr(algo, name) >= 0:
                 raise ValueError(f"algo.{name}={getattr(algo, name)!r} must be >= 0")
         check_activation(self.network.activation)
+        if self.network.action_squash not in SQUASHES:
+            raise ValueError(f"network.action_squash={self.network.action_squash!r} is not one "
+                             f"of {list(SQUASHES)}")
 
 
 def register_configs() -> None:

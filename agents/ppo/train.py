@@ -102,7 +102,8 @@ class RecurrentPPO(Trainer):
         self.action_space = env.action_space(env_params)
         self.network = ActorCritic(
             memory=make_memory(config.memory_name, **config.memory_options),
-            action_head=ActionHead.for_space(self.action_space),
+            action_head=ActionHead.for_space(self.action_space,
+                                              squash=config.network.action_squash),
             head_hidden=config.network.head_hidden,
             activation=config.network.activation,
         )
@@ -158,7 +159,7 @@ class RecurrentPPO(Trainer):
         carry, (policy, value) = self.network.apply(
             params, carry, obs, is_first, method=ActorCritic.step
         )
-        action = policy.mode() if greedy else policy.sample(key)
+        action = policy.mode() if greedy else policy.sample(seed=key)
         return carry, action, policy, value
 
     def act_and_step(

@@ -192,7 +192,7 @@ class DreamerAgent(Trainer):
         z = mode_onehot(post) if greedy else sample_straight_through(k_latent, post)
         z = z.reshape((obs.shape[0], -1))
         pi = self.actor.apply(actor_params, features(wm_state, z, is_first))
-        action = pi.mode() if greedy else pi.sample(k_action)
+        action = pi.mode() if greedy else pi.sample(seed=k_action)
         wm_state = self.model.apply(wm_params, wm_state, z, action, is_first,
                                     method=WorldModel.step)
         return action, wm_state
@@ -240,7 +240,7 @@ class DreamerAgent(Trainer):
         wm_state, z, is_first = start_from_context(self.model, wm_params, k_start, context)
 
         def policy(k, feat):
-            return self.actor.apply(actor_params, feat).sample(k)
+            return self.actor.apply(actor_params, feat).sample(seed=k)
 
         return rollout(self.model, wm_params, self.twohot, k_roll, wm_state, z, is_first,
                        self.config.agent.horizon, policy=policy)
