@@ -164,7 +164,7 @@ def test_actor_gets_reinforce_gradient():
     critic_params = critic.init(jax.random.PRNGKey(9), jnp.zeros((feat_size,)))
 
     def policy(key, feat):
-        return actor.apply(actor_params, feat).sample(key)
+        return actor.apply(actor_params, feat).sample(seed=key)
 
     def imagine(params):
         state, z, first = start_from_context(model, params, jax.random.PRNGKey(10), batch)

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import chex
 import jax
 import jax.numpy as jnp
 from flax import struct
@@ -87,8 +88,10 @@ def lambda_returns(
     Returns:
       `R[H, *batch]` with `R_t = r_t + γ c_t ((1 - λ) v_{t+1} + λ R_{t+1})`, `R_H := v_H`.
     """
-    if value.shape[0] != reward.shape[0] + 1:
-        raise ValueError(f"value needs H + 1 = {reward.shape[0] + 1} steps, got {value.shape}")
+    chex.assert_equal_shape([reward, cont])
+    if value.shape != (reward.shape[0] + 1, *reward.shape[1:]):
+        raise ValueError(f"value needs H + 1 = {reward.shape[0] + 1} steps of the reward's "
+                         f"batch {reward.shape[1:]}, got {value.shape}")
 
     def backward(next_return, inputs):
         r_t, c_t, v_next = inputs

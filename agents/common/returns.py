@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import chex
 import jax
 import jax.numpy as jnp
 
@@ -32,6 +33,8 @@ def gae(
       `delta_t = r_t + gamma (1 - terminated_t) next_values_t - values_t`,
       `A_t = delta_t + gamma lam (1 - done_t) A_{t+1}` (A_T = 0), `targets = A + values`.
     """
+    chex.assert_equal_shape([rewards, values, next_values, terminated, done])
+    chex.assert_type([terminated, done], bool)
     not_terminal = 1.0 - terminated.astype(values.dtype)
     not_done = 1.0 - done.astype(values.dtype)
     deltas = rewards + gamma * not_terminal * next_values - values
@@ -53,5 +56,7 @@ def next_values(
     """V(s_{t+1}) per step `[T, *batch]`: the following step's value, the value after the last
     step (`last_value[*batch]`) at t = T-1, and `final_values` (of the episode's final
     observation) where the episode ended at step t."""
+    chex.assert_equal_shape([values, final_values, done])
+    chex.assert_shape(last_value, values.shape[1:])
     following = jnp.concatenate([values[1:], last_value[None]], axis=0)
     return jnp.where(done, final_values, following)

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import chex
 import jax
 import jax.numpy as jnp
 import optax
@@ -245,6 +246,9 @@ class RecurrentPPO(Trainer):
         """Clipped PPO loss on one minibatch `[T, b]`; returns `(loss, metrics)`."""
         algo = self.algo
         log_prob, value, policy = self.replay(params, carry, traj)
+        # [T, b] everywhere: a [T, b, 1] here would broadcast the loss to [T, b, b] silently.
+        chex.assert_equal_shape([log_prob, traj.log_prob, value, traj.value, advantages,
+                                 targets])
         log_ratio = log_prob - traj.log_prob
         ratio = jnp.exp(log_ratio)
         if algo.normalize_advantages:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import chex
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -94,6 +95,7 @@ def actor_critic_loss(
     policy = actor.apply(actor_params, feat[:-1])
     log_prob = policy.log_prob(traj.action)
     entropy = policy.entropy()
+    chex.assert_equal_shape([weight, advantage, log_prob, entropy, returns])  # [H, B]
     actor_loss = -jnp.mean(weight * (advantage * log_prob + config.entropy * entropy))
 
     logits = critic.apply(critic_params, feat[:-1])
