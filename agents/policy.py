@@ -66,8 +66,9 @@ def load_policy(
     env: Any = None,
     env_params: Any = None,
 ) -> LoadedPolicy:
-    """The policy of seed `seed_index` saved in `run_dir` (a PPO or world-model run), from the
-    checkpoint `checkpoint` names ("latest", "best" or a file path).
+    """The policy of member `seed_index` saved in `run_dir` (a PPO or world-model run), from
+    the checkpoint `checkpoint` names ("latest", "best" or a file path). Members are the seeds;
+    in a hyper-parameter sweep, member `point * num_seeds + seed` (`config.member_labels()`).
 
     `env, env_params`: the run's env for runs trained on an env object rather than a registered
     id (the same object the trainer received; it is wrapped the same way); default: rebuilt
@@ -86,9 +87,10 @@ def load_policy(
     config = load_run_config(run.path)
     run.checkpoint_file(checkpoint)  # ValueError if there is none
     kind = "ppo" if isinstance(config, TrainPPOConfig) else "world_model"
-    if not 0 <= seed_index < config.num_seeds:
+    if not 0 <= seed_index < config.num_members:
         raise ValueError(
-            f"seed_index={seed_index} is out of range: the run trained {config.num_seeds} seed(s)"
+            f"seed_index={seed_index} is out of range: the run trained {config.num_members} "
+            "member(s)"
         )
     env, env_params = agent_env(config.env, env, env_params)
     trainer = make_trainer(config, env, env_params)

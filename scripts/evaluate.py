@@ -42,10 +42,10 @@ def main(argv: list[str] | None = None) -> dict:
                      "checkpoint": args.checkpoint,
                      "episodes": args.episodes, "seeds": []}
     key = jax.random.PRNGKey(args.seed)
-    for seed_index in range(policy.config.num_seeds):
+    for seed_index, label in enumerate(policy.config.member_labels()):
         seed_policy = policy if seed_index == 0 else load_policy(
             args.run_dir, seed_index=seed_index, checkpoint=args.checkpoint)
-        entry = {"seed_index": seed_index}
+        entry = {"seed_index": seed_index, "member": label}
         for mode in ("greedy", "sampled"):
             returns, finished = episode_returns(seed_policy, key, args.episodes,
                                                 greedy=mode == "greedy", max_steps=args.max_steps)
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> dict:
                 raise SystemExit(f"error: {int((~finished).sum())} of {args.episodes} episodes "
                                  "did not end within the step bound; pass a larger --max-steps")
             entry[mode] = {"mean": float(np.mean(returns)), "std": float(np.std(returns))}
-            print(f"seed {seed_index} {mode:8s} return {entry[mode]['mean']:+.4f} "
+            print(f"{label} {mode:8s} return {entry[mode]['mean']:+.4f} "
                   f"+- {entry[mode]['std']:.4f} over {args.episodes} episodes")
         results["seeds"].append(entry)
     for k, episode_key in enumerate(jax.random.split(key, args.render) if args.render else []):

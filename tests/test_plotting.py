@@ -48,6 +48,23 @@ def test_runs_that_differ_only_in_seed_form_one_group(tmp_path):
     assert [g.label for g in alone] == ["s5 RepeatPreviousEasy"]
 
 
+def test_a_sweep_run_splits_into_its_grid_points(tmp_path):
+    sweep = {**config(), "num_seeds": 2,
+             "sweep": {"learning_rate": [1e-3, 3e-4], "ent_coef": []}}
+    run = RunDir(tmp_path / "sweep")
+    run.write_config(sweep)
+    # members: (lr 1e-3, seed 0), (1e-3, seed 1), (3e-4, seed 0), (3e-4, seed 1)
+    rows = [{"update": i + 1, "env_steps": 100 * (i + 1),
+             "metrics": {"episode/return": [1.0 + i, 3.0 + i, 10.0, None if i == 0 else 12.0]}}
+            for i in range(2)]
+    run.metrics_path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    groups = {g.label: g for g in group_curves([run.path], num_points=2)}
+    assert set(groups) == {"algo.learning_rate=0.001", "algo.learning_rate=0.0003"}
+    np.testing.assert_allclose(groups["algo.learning_rate=0.001"].y, [[1.0, 2.0], [3.0, 4.0]])
+    slow = groups["algo.learning_rate=0.0003"]
+    assert slow.y.shape == (2, 2) and np.nanmax(slow.y) == 12.0
+
+
 def test_plot_script_writes_next_to_the_runs(tmp_path):
     runs = [make_run(tmp_path / "day" / name, config(i), [0.0, 1.0])
             for i, name in enumerate(("10-00", "11-00"))]

@@ -123,6 +123,17 @@ class RunConfig:
         """The config as a nested dict (what config.yaml and checkpoints store)."""
         return dataclasses.asdict(self)
 
+    def member_labels(self) -> list[str]:
+        """One label per member of the run's leading state axis (`agents.common.sweep`):
+        the seeds, times the hyper-parameter grid where the config has a sweep."""
+        from agents.common.sweep import member_labels
+
+        return member_labels(self.to_dict())
+
+    @property
+    def num_members(self) -> int:
+        return len(self.member_labels())
+
     def validate(self, *, env_known: bool = False) -> None:
         """ValueError naming the first bad value and what is allowed; runs before compiling.
 

@@ -1,8 +1,9 @@
 """Learning curves from run directories: mean and spread over seeds, grouped by config keys.
 
-Every seed of every run directory (seeds trained together share a directory; repeated runs
-add more) contributes one curve `metric` vs `x_key` from metrics.jsonl. Runs whose configs
-agree on `label_keys` (dotted paths into config.yaml, e.g. "model.name"; by default every key
+Every member of every run directory (a seed; seeds trained together share a directory,
+repeated runs add more; a hyper-parameter sweep's members are seeds at grid points,
+agents.common.sweep) contributes one curve `metric` vs `x_key` from metrics.jsonl, with its
+member's effective config. Members whose configs agree on `label_keys` (dotted paths into config.yaml, e.g. "model.name"; by default every key
 that differs between the runs, so a paper-config run and a fast one never merge) form one group,
 drawn as the mean over its seeds with a band of +-1 standard deviation (min-max with
 `band="range"`), on a common grid (linear interpolation inside each curve's own x range).
@@ -20,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from agents.common.run_dir import RunDir
+from agents.common.sweep import member_configs
 
 
 @dataclass
@@ -30,7 +32,8 @@ class CurveGroup:
 
 
 # Config keys that never split runs into groups: seeds are the spread, the rest is bookkeeping.
-NOT_GROUPING = ("seed", "num_seeds", "resume", "logger", "distributed", "deterministic")
+NOT_GROUPING = ("seed", "num_seeds", "seed_index", "sweep", "resume", "logger", "distributed",
+                "deterministic")
 
 
 def _flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -55,20 +58,25 @@ def differing_keys(configs: Sequence[dict[str, Any]]) -> list[str]:
             and len({repr(f.get(k, missing)) for f in flats}) > 1]
 
 
-def seed_curves(run: RunDir, metric: str, x_key: str) -> list[tuple[np.ndarray, np.ndarray]]:
-    """One `(x[n], y[n])` per seed of a run; rows where the metric is missing are skipped."""
+Curve = tuple[np.ndarray, np.ndarray]
+
+
+def member_curves(run: RunDir, metric: str, x_key: str) -> list[Curve | None]:
+    """One `(x[n], y[n])` per member of a run, in member order (None for a member without a
+    value); rows where the metric is missing are skipped."""
     rows = run.read_metrics()
     rows = [r for r in rows if metric in r["metrics"]]
     if not rows:
         return []
-    num_seeds = len(rows[0]["metrics"][metric])
-    curves = []
-    for seed in range(num_seeds):
-        points = [(r[x_key], r["metrics"][metric][seed]) for r in rows]
+    curves: list[Curve | None] = []
+    for member in range(len(rows[0]["metrics"][metric])):
+        points = [(r[x_key], r["metrics"][metric][member]) for r in rows]
         points = [(x, y) for x, y in points if y is not None]
+        curve = None
         if points:
             x, y = map(np.asarray, zip(*points, strict=True))
-            curves.append((x.astype(np.float64), y.astype(np.float64)))
+            curve = (x.astype(np.float64), y.astype(np.float64))
+        curves.append(curve)
     return curves
 
 
@@ -83,16 +91,19 @@ def group_curves(
     every key whose value differs between the runs, `differing_keys`: runs that differ only in
     their seeds form one group). A label reads `key=value ...`, or the env id and memory when
     all runs agree."""
-    configs = [RunDir(path).read_config() for path in run_dirs]
+    members = [(config, curve) for path in run_dirs
+               for config, curve in zip(member_configs(RunDir(path).read_config()),
+                                        member_curves(RunDir(path), metric, x_key))]
     if label_keys is None:
-        label_keys = differing_keys(configs)
-    by_label: dict[str, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
+        label_keys = differing_keys([config for config, _ in members])
+    by_label: dict[str, list[Curve]] = defaultdict(list)
     missing = "-"
-    for path, config in zip(run_dirs, configs, strict=True):
+    for config, curve in members:
         flat = _flatten(config)
         label = " ".join(f"{k}={flat.get(k, missing)}" for k in label_keys)
         label = label or f"{flat.get('model.name', '')} {flat.get('env.id', '')}".strip()
-        by_label[label].extend(seed_curves(RunDir(path), metric, x_key))
+        if curve is not None:
+            by_label[label].append(curve)
     groups = []
     for label, curves in by_label.items():
         if not curves:

@@ -5,7 +5,7 @@
     <run dir>/checkpoints/       the last `logger.keep_last` states, `<unit>_<count>.ckpt`
     <run dir>/best.ckpt          the state of the best chunk return so far (`logger.keep_best`)
     <run dir>/metrics.jsonl      one JSON line per logged step (agents.common.run_logger)
-    <run dir>/tb/seed_<k>/       TensorBoard event files, one directory per seed
+    <run dir>/tb/<label>/        TensorBoard event files, one directory per member (seed_<k>)
 
 Hydra chooses the directory (`outputs/<date>/<time>`); this module only fills it.
 """
@@ -75,8 +75,9 @@ class RunDir:
     def metrics_path(self) -> Path:
         return self.path / METRICS_FILE
 
-    def tensorboard_dir(self, seed_index: int) -> Path:
-        return self.path / TENSORBOARD_DIR / f"seed_{seed_index}"
+    def tensorboard_dir(self, label: str) -> Path:
+        """TensorBoard directory of the member `label` (`RunConfig.member_labels`)."""
+        return self.path / TENSORBOARD_DIR / label
 
     def has_checkpoint(self) -> bool:
         return self.checkpoint_path.is_file()

@@ -1,8 +1,10 @@
 """Host-side logging between jitted chunks: metrics.jsonl, TensorBoard scalars, a progress bar.
 
-Scalars come per seed: `{name: array[num_seeds]}`. NaN means "no value" (e.g. no episode ended
+Scalars come per member (a seed, or a seed at a point of a hyper-parameter grid,
+agents.common.sweep): `{name: array[num_members]}`. NaN means "no value" (e.g. no episode ended
 during that update): it is written as `null` to metrics.jsonl and skipped in TensorBoard.
-Each seed gets its own TensorBoard directory (`tb/seed_<k>`) so curves overlay by seed.
+Each member gets its own TensorBoard directory (`tb/<label>`, e.g. `tb/seed_0`) so curves
+overlay by member.
 """
 
 from __future__ import annotations
@@ -20,23 +22,24 @@ from agents.common.run_dir import RunDir
 
 
 class RunLogger:
-    """Writes per-seed scalars at integer steps and advances a progress bar over `total`.
+    """Writes per-member scalars at integer steps and advances a progress bar over `total`.
 
     Args:
       run_dir: where metrics.jsonl and tb/ live.
-      num_seeds: length of every scalar array.
+      labels: one name per member (`RunConfig.member_labels`); every scalar array has their
+        length.
       total: progress-bar total (e.g. env steps per seed); `initial` where it starts (resume).
       step_key: name of the step field in metrics.jsonl rows (e.g. "update").
       tensorboard, progress_bar: switch those outputs on or off.
       enabled: False writes nothing at all (processes other than 0 of a multi-host run).
       wandb: `wandb.init` keywords to also log to Weights & Biases (each scalar's mean over
-        seeds as `<name>`, and `<name>/seed_<k>` when there are several seeds); None: off.
+        members as `<name>`, and `<name>/<label>` when there are several); None: off.
     """
 
     def __init__(
         self,
         run_dir: RunDir,
-        num_seeds: int,
+        labels: list[str],
         total: int,
         initial: int = 0,
         *,
@@ -49,7 +52,7 @@ class RunLogger:
         wandb: dict[str, Any] | None = None,
     ):
         self.run_dir = run_dir
-        self.num_seeds = num_seeds
+        self.labels = list(labels)
         self.step_key = step_key
         self.enabled = enabled
         self._tensorboard = tensorboard and enabled
@@ -67,13 +70,13 @@ class RunLogger:
 
     def log(self, step: int, scalars: dict[str, Any], fields: dict[str, Any] | None = None,
             tb_step: int | None = None) -> None:
-        """One row: `scalars` `{name: [num_seeds]}` plus plain `fields` (e.g. env_steps).
+        """One row: `scalars` `{name: [num_members]}` plus plain `fields` (e.g. env_steps).
 
         TensorBoard uses `tb_step` as x (default `step`).
         """
         if self._metrics is None:
             self._open()
-        per_seed = {k: np.broadcast_to(np.asarray(v, np.float64), (self.num_seeds,))
+        per_seed = {k: np.broadcast_to(np.asarray(v, np.float64), (len(self.labels),))
                     for k, v in scalars.items()}
         row = {self.step_key: int(step), **(fields or {}), "time": time.time()}
         row["metrics"] = {k: [None if math.isnan(x) else float(x) for x in v]
@@ -85,8 +88,9 @@ class RunLogger:
             for name, values in per_seed.items():
                 if np.isfinite(values).any():
                     logged[name] = float(np.nanmean(values))
-                if self.num_seeds > 1:
-                    logged.update({f"{name}/seed_{k}": float(v) for k, v in enumerate(values)
+                if len(self.labels) > 1:
+                    logged.update({f"{name}/{label}": float(v)
+                                   for label, v in zip(self.labels, values, strict=True)
                                    if not math.isnan(v)})
             self._wandb.log(logged, step=x)
         for seed, writer in enumerate(self._writers):
@@ -108,8 +112,9 @@ class RunLogger:
             from tensorboardX import SummaryWriter
 
             self._writers = [
-                SummaryWriter(str(self.run_dir.tensorboard_dir(k)), purge_step=self._purge_step)
-                for k in range(self.num_seeds)
+                SummaryWriter(str(self.run_dir.tensorboard_dir(label)),
+                              purge_step=self._purge_step)
+                for label in self.labels
             ]
 
     def advance(self, amount: int, postfix: dict[str, Any] | None = None) -> None:

@@ -38,7 +38,7 @@ class ChunkReport:
     """What the callback receives after each chunk."""
 
     state: Any  # the state after the chunk (device arrays; still valid in the callback)
-    metrics: Any  # host (numpy) metrics, leading axes [num_seeds, n]
+    metrics: Any  # host (numpy) metrics, leading axes [num_members, n]
     done: int  # units (e.g. updates) done after this chunk
     count: int  # units run in this chunk
     seconds: float  # wall time of the chunk, compile excluded
@@ -112,18 +112,18 @@ def log_chunk(
     report: ChunkReport,
     *,
     steps: int,
-    num_seeds: int,
+    num_members: int,
     resumed_at: int,
     compile_seconds: float,
     scalars_of_row: Callable[[dict, int], dict],
 ) -> tuple[float, float]:
     """Log every row (update/iteration) of a chunk; returns `(mean episode return over the
-    chunk's rows and seeds, NaN if no episode ended; env steps/s)`.
+    chunk's rows and members, NaN if no episode ended; env steps/s over all members)`.
 
     `steps` is env steps per row; `resumed_at` the row count before this process started (its
     first logged row also carries the compile time).
     """
-    sps = report.count * steps * num_seeds / report.seconds
+    sps = report.count * steps * num_members / report.seconds
     first = report.done - report.count
     returns = []
     for i in range(report.count):

@@ -60,14 +60,23 @@ class Trainer(abc.ABC):
                                         for k, v in metrics.items()})
 
     def init_seeds(self, keys: jax.Array) -> Any:
-        """States `init(key)` for `keys[num_seeds]`, stacked on a leading seed axis.
+        """States `init(key)` for `keys[num_seeds]`, stacked on a leading seed axis."""
+        return self.stack_inits([(key,) for key in keys])
 
-        One jitted `init` per seed, never a vmapped one: under `vmap`, orthogonal initialisers
-        become a batched LAPACK QR, which deadlocks XLA:CPU's thread pool in jax 0.10.2 when
-        two such QRs run at once.
+    def init_members(self, keys: jax.Array) -> Any:
+        """States of every member of the run (`agents.common.sweep`) for `keys[num_seeds]`;
+        the seeds themselves unless a trainer supports hyper-parameter sweeps."""
+        return self.init_seeds(keys)
+
+    def stack_inits(self, arguments: list[tuple]) -> Any:
+        """`init(*args)` for each tuple of `arguments`, stacked on a leading axis.
+
+        One jitted `init` per member, never a vmapped one: under `vmap`, orthogonal
+        initialisers become a batched LAPACK QR, which deadlocks XLA:CPU's thread pool in jax
+        0.10.2 when two such QRs run at once.
         """
         init = jax.jit(self.init)
-        states = [init(key) for key in keys]
+        states = [init(*args) for args in arguments]
         return jax.tree.map(lambda *leaves: jnp.stack(leaves), *states)
 
     def run(self, state: Any, count: jax.Array, max_count: int) -> tuple[Any, Any]:

@@ -99,15 +99,15 @@ def stored_config(config: RunConfig) -> dict[str, Any]:
 
 
 def state_template(trainer: Trainer) -> Any:
-    """Zero host arrays shaped like the stacked state `[num_seeds, ...]` (a restore target;
+    """Zero host arrays shaped like the stacked state `[num_members, ...]` (a restore target;
     nothing is initialised or compiled)."""
     shapes = jax.eval_shape(trainer.init, jax.random.PRNGKey(0))
-    return jax.tree.map(lambda s: np.zeros((trainer.config.num_seeds, *s.shape), s.dtype),
+    return jax.tree.map(lambda s: np.zeros((trainer.config.num_members, *s.shape), s.dtype),
                         shapes)
 
 
 def restore_state(trainer: Trainer, run: RunDir) -> tuple[Any, int]:
-    """`(state [num_seeds, ...], iterations done)` from the run's checkpoint; CheckpointError
+    """`(state [num_members, ...], iterations done)` from the run's checkpoint; CheckpointError
     if it does not fit the trainer or was written by another config."""
     return restore_run_state(run, state_template(trainer), stored_config(trainer.config),
                              trainer.unit)
@@ -123,8 +123,8 @@ def check_mesh(trainer: Trainer, mesh: Mesh) -> None:
 def compile_run(
     trainer: Trainer, state: Any, per_chunk: int, mesh: Mesh, *, donate: bool = True
 ) -> tuple[Callable, float, Any]:
-    """Place `state [num_seeds, ...]` on `mesh` (env axis split, the rest replicated) and
-    AOT-compile the chunk `state, n -> (state, metrics [num_seeds, per_chunk])` for it.
+    """Place `state [num_members, ...]` on `mesh` (env axis split, the rest replicated) and
+    AOT-compile the chunk `state, n -> (state, metrics [num_members, per_chunk])` for it.
 
     Returns `(compiled chunk, compile seconds, placed state)`.
     """
@@ -180,10 +180,14 @@ def run_training(
             run.truncate_metrics(done, key=trainer.unit)
         say(f"resuming {run.path.resolve()} at {trainer.unit} {done}", flush=True)
     else:
-        state, done = trainer.init_seeds(seed_keys(config)), 0
+        state, done = trainer.init_members(seed_keys(config)), 0
         say(f"run directory: {run.path.resolve()} (written from the first chunk on)", flush=True)
+    labels = config.member_labels()
+    points = len(labels) // config.num_seeds
+    grid = f" x {points} hyper-parameter points (one program)" if points > 1 else ""
     say(f"{trainer.num_iterations} {trainer.unit}s x {steps} env steps = "
-        f"{trainer.num_iterations * steps:,} env steps per seed, {config.num_seeds} seed(s)")
+        f"{trainer.num_iterations * steps:,} env steps per seed, {config.num_seeds} seed(s)"
+        f"{grid}")
 
     per_chunk = config.logger.updates_per_chunk
     keeper = CheckpointKeeper(run, trainer.unit, keep_last=config.logger.keep_last,
@@ -195,7 +199,7 @@ def run_training(
 
     with RunLogger(
         run,
-        config.num_seeds,
+        labels,
         total=trainer.num_iterations * steps,
         initial=done * steps,
         step_key=trainer.unit,
@@ -211,7 +215,7 @@ def run_training(
             if is_main_process() and report.done - report.count == 0:
                 run.write_config(stored)  # the first chunk: the run directory comes to be
             chunk_return, sps = log_chunk(
-                logger, report, steps=steps, num_seeds=config.num_seeds, resumed_at=done,
+                logger, report, steps=steps, num_members=len(labels), resumed_at=done,
                 compile_seconds=compile_seconds, scalars_of_row=trainer.row_scalars,
             )
             if config.logger.checkpoint or report.stopping:
@@ -242,17 +246,18 @@ def train_seeds(
     callback: Callable[[ChunkReport], None] | None = None,
     total: int | None = None,
 ) -> tuple[Any, dict[str, np.ndarray]]:
-    """Train one seed per key of `keys[num_seeds]` in this process, without a run directory:
-    the loop of `run_training` (same compiled chunk, sharded the same way) for `total`
-    iterations (default: `trainer.num_iterations`).
+    """Train every member (`Trainer.init_members`: each seed, times the config's sweep grid)
+    for `keys[num_seeds]` in this process, without a run directory: the loop of `run_training`
+    (same compiled chunk, sharded the same way) for `total` iterations (default:
+    `trainer.num_iterations`).
 
-    Returns `(final state [num_seeds, ...], metrics {name: [num_seeds, total]})`; `callback`
+    Returns `(final state [num_members, ...], metrics {name: [num_members, total]})`; `callback`
     sees each chunk's report.
     """
     mesh = data_mesh()
     check_mesh(trainer, mesh)
     total = trainer.num_iterations if total is None else total
-    compiled, _, state = compile_run(trainer, trainer.init_seeds(keys), per_chunk, mesh)
+    compiled, _, state = compile_run(trainer, trainer.init_members(keys), per_chunk, mesh)
     rows = []
 
     def collect(report: ChunkReport) -> None:

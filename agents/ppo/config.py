@@ -13,6 +13,7 @@ whole environment sequences of length `num_steps`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from agents.common.config import RunConfig, positive_int
 
@@ -56,6 +57,23 @@ class AlgoConfig:
         return self.total_timesteps // self.steps_per_update
 
 
+# The hyper-parameters a sweep may list values for: PPOState carries them as traced scalars.
+SWEEPABLE = ("learning_rate", "ent_coef", "vf_coef", "clip_eps", "gae_lambda")
+
+
+@dataclass
+class SweepConfig:
+    """Values to train side by side in one program (`agents.common.sweep`): the grid is the
+    product of the non-empty lists, each point with every seed; empty lists keep `algo`'s
+    value. E.g. `sweep.learning_rate=[1e-3,3e-4] sweep.ent_coef=[0,0.01]`: 4 points."""
+
+    learning_rate: list[float] = field(default_factory=list)
+    ent_coef: list[float] = field(default_factory=list)
+    vf_coef: list[float] = field(default_factory=list)
+    clip_eps: list[float] = field(default_factory=list)
+    gae_lambda: list[float] = field(default_factory=list)
+
+
 @dataclass
 class TrainPPOConfig(RunConfig):
     """A whole run: `RunConfig` (env, model, logger, seeds, resume, devices) plus the PPO
@@ -65,6 +83,15 @@ class TrainPPOConfig(RunConfig):
 
     network: NetworkConfig = field(default_factory=NetworkConfig)
     algo: AlgoConfig = field(default_factory=AlgoConfig)
+    sweep: SweepConfig = field(default_factory=SweepConfig)
+
+    def hyperparameter_grid(self) -> list[dict[str, float]]:
+        """Every grid point's values of all `SWEEPABLE` hyper-parameters (swept or `algo`'s)."""
+        from agents.common.sweep import grid_points
+
+        base = {name: float(getattr(self.algo, name)) for name in SWEEPABLE}
+        return [{**base, **{k: float(v) for k, v in point.items()}}
+                for point in grid_points(self.to_dict())]
 
     def validate_sections(self) -> None:
         from agents.common.action_heads import SQUASHES
@@ -87,20 +114,41 @@ class TrainPPOConfig(RunConfig):
                 f"algo.total_timesteps={algo.total_timesteps} is less than one update of "
                 f"num_envs x num_steps = {algo.steps_per_update} env steps"
             )
-        for name, lo, hi in (("gamma", 0.0, 1.0), ("gae_lambda", 0.0, 1.0)):
-            value = getattr(algo, name)
-            if not lo <= value <= hi:
-                raise ValueError(f"algo.{name}={value!r} must lie in [{lo}, {hi}]")
-        for name in ("learning_rate", "clip_eps", "max_grad_norm", "adam_eps"):
-            if not getattr(algo, name) > 0:
-                raise ValueError(f"algo.{name}={getattr(algo, name)!r} must be > 0")
-        for name in ("ent_coef", "vf_coef"):
-            if not getattr(algo, name) >= 0:
-                raise ValueError(f"algo.{name}={getattr(algo, name)!r} must be >= 0")
+        for name in ("gamma", "gae_lambda", "learning_rate", "clip_eps", "max_grad_norm",
+                     "adam_eps", "ent_coef", "vf_coef"):
+            check_hyperparameter(f"algo.{name}", name, getattr(algo, name))
+        for name in SWEEPABLE:
+            values = getattr(self.sweep, name)
+            if not isinstance(values, list | tuple):
+                raise ValueError(f"sweep.{name}={values!r} must be a list of values, e.g. "
+                                 f"sweep.{name}=[{getattr(algo, name)}]")
+            for value in values:
+                check_hyperparameter(f"sweep.{name}", name, value)
+            if len(set(values)) != len(values):
+                raise ValueError(f"sweep.{name}={list(values)} lists a value twice")
         check_activation(self.network.activation)
         if self.network.action_squash not in SQUASHES:
             raise ValueError(f"network.action_squash={self.network.action_squash!r} is not one "
                              f"of {list(SQUASHES)}")
+
+
+HYPERPARAMETER_RANGES = {  # name -> (low, high, low included)
+    "gamma": (0.0, 1.0, True), "gae_lambda": (0.0, 1.0, True),
+    "learning_rate": (0.0, float("inf"), False), "clip_eps": (0.0, float("inf"), False),
+    "max_grad_norm": (0.0, float("inf"), False), "adam_eps": (0.0, float("inf"), False),
+    "ent_coef": (0.0, float("inf"), True), "vf_coef": (0.0, float("inf"), True),
+}
+
+
+def check_hyperparameter(where: str, name: str, value: Any) -> None:
+    """ValueError naming `where=value` unless it is a number in `HYPERPARAMETER_RANGES[name]`."""
+    lo, hi, closed = HYPERPARAMETER_RANGES[name]
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise ValueError(f"{where}={value!r} must be a number")
+    if hi < float("inf") and not lo <= value <= hi:
+        raise ValueError(f"{where}={value!r} must lie in [{lo}, {hi}]")
+    if not (lo <= value if closed else lo < value):
+        raise ValueError(f"{where}={value!r} must be {'>=' if closed else '>'} {lo:g}")
 
 
 def register_configs() -> None:

@@ -43,7 +43,7 @@ from agents.common.distributed import shard_env_axis
 from agents.common.episodes import episode_statistics
 from agents.common.returns import gae, next_values
 from agents.common.trainer import Trainer
-from agents.ppo.config import TrainPPOConfig
+from agents.ppo.config import SWEEPABLE, TrainPPOConfig
 from agents.ppo.network import ActorCritic
 from envs.wrappers import VecEnv
 from ssm_rl.memory import make_memory
@@ -61,6 +61,7 @@ class PPOState:
     carry: Any  # memory carry before consuming `obs`, leading axis B
     rng: jax.Array
     update_step: jax.Array  # int32, updates done
+    hparams: dict[str, jax.Array]  # float32 scalars of `SWEEPABLE` (the sweep's grid point)
 
 
 @struct.dataclass
@@ -119,19 +120,24 @@ class RecurrentPPO(Trainer):
         }
 
     def _optimizer(self) -> optax.GradientTransformation:
+        """Adam without its learning rate: `update` scales by `-hparams["learning_rate"]`
+        (a traced per-member value), as `optax.adam(lr)` = `scale_by_adam` then `scale(-lr)`.
+        `anneal_lr` multiplies by a linear decay from 1 to 0 over the run."""
         algo = self.algo
-        lr: Any = algo.learning_rate
+        parts = [optax.clip_by_global_norm(algo.max_grad_norm),
+                 optax.scale_by_adam(eps=algo.adam_eps)]
         if algo.anneal_lr:
             steps = self.num_iterations * algo.update_epochs * algo.num_minibatches
-            lr = optax.linear_schedule(algo.learning_rate, 0.0, steps)
-        return optax.chain(
-            optax.clip_by_global_norm(algo.max_grad_norm), optax.adam(lr, eps=algo.adam_eps)
-        )
+            parts.append(optax.scale_by_schedule(optax.linear_schedule(1.0, 0.0, steps)))
+        return optax.chain(*parts)
 
     # ---- state -------------------------------------------------------------------------------
 
-    def init(self, rng: jax.Array) -> PPOState:
-        """Fresh state for one seed: reset envs, init parameters and optimiser."""
+    def init(self, rng: jax.Array, hparams: dict[str, Any] | None = None) -> PPOState:
+        """Fresh state for one seed: reset envs, init parameters and optimiser. `hparams`:
+        values of `SWEEPABLE` (default: the config's `algo` values)."""
+        if hparams is None:
+            hparams = {name: getattr(self.algo, name) for name in SWEEPABLE}
         B = self.algo.num_envs
         rng, k_env, k_net = jax.random.split(rng, 3)
         obs, env_state = self.env.reset(jax.random.split(k_env, B), self.env_params)
@@ -147,7 +153,14 @@ class RecurrentPPO(Trainer):
             carry=carry,
             rng=rng,
             update_step=jnp.zeros((), jnp.int32),
+            hparams={name: jnp.asarray(hparams[name], jnp.float32) for name in SWEEPABLE},
         )
+
+    def init_members(self, keys: jax.Array) -> PPOState:
+        """States of every member (`agents.common.sweep`): each grid point of the config's
+        sweep with each key of `keys[num_seeds]`, stacked point-major on a leading axis."""
+        return self.stack_inits([(key, point) for point in self.config.hyperparameter_grid()
+                                 for key in keys])
 
     # ---- acting ------------------------------------------------------------------------------
 
@@ -242,9 +255,11 @@ class RecurrentPPO(Trainer):
 
     # ---- learning ----------------------------------------------------------------------------
 
-    def loss(self, params, carry, traj: Transition, advantages, targets):
-        """Clipped PPO loss on one minibatch `[T, b]`; returns `(loss, metrics)`."""
+    def loss(self, params, carry, traj: Transition, advantages, targets, hparams):
+        """Clipped PPO loss on one minibatch `[T, b]` with the member's `hparams` (clip_eps,
+        ent_coef, vf_coef); returns `(loss, metrics)`."""
         algo = self.algo
+        clip_eps = hparams["clip_eps"]
         log_prob, value, policy = self.replay(params, carry, traj)
         # [T, b] everywhere: a [T, b, 1] here would broadcast the loss to [T, b, b] silently.
         chex.assert_equal_shape([log_prob, traj.log_prob, value, traj.value, advantages,
@@ -253,15 +268,15 @@ class RecurrentPPO(Trainer):
         ratio = jnp.exp(log_ratio)
         if algo.normalize_advantages:
             advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
-        clipped_ratio = jnp.clip(ratio, 1.0 - algo.clip_eps, 1.0 + algo.clip_eps)
+        clipped_ratio = jnp.clip(ratio, 1.0 - clip_eps, 1.0 + clip_eps)
         actor_loss = -jnp.mean(jnp.minimum(ratio * advantages, clipped_ratio * advantages))
         value_error = jnp.square(value - targets)
         if algo.clip_value:
-            clipped_value = traj.value + jnp.clip(value - traj.value, -algo.clip_eps, algo.clip_eps)
+            clipped_value = traj.value + jnp.clip(value - traj.value, -clip_eps, clip_eps)
             value_error = jnp.maximum(value_error, jnp.square(clipped_value - targets))
         value_loss = 0.5 * jnp.mean(value_error)
         entropy = jnp.mean(policy.entropy())
-        total = actor_loss + algo.vf_coef * value_loss - algo.ent_coef * entropy
+        total = actor_loss + hparams["vf_coef"] * value_loss - hparams["ent_coef"] * entropy
         metrics = {
             "loss/total": total,
             "loss/actor": actor_loss,
@@ -269,7 +284,7 @@ class RecurrentPPO(Trainer):
             "loss/entropy": entropy,
             # k3 estimator of KL(old || new): E[(r - 1) - log r]
             "loss/approx_kl": jnp.mean((ratio - 1.0) - log_ratio),
-            "loss/clip_fraction": jnp.mean(jnp.abs(ratio - 1.0) > algo.clip_eps),
+            "loss/clip_fraction": jnp.mean(jnp.abs(ratio - 1.0) > clip_eps),
         }
         return total, metrics
 
@@ -286,7 +301,7 @@ class RecurrentPPO(Trainer):
             traj.terminated,
             traj.done,
             algo.gamma,
-            algo.gae_lambda,
+            state.hparams["gae_lambda"],
         )
         rng, k_epochs = jax.random.split(state.rng)
         batch = (traj, advantages, targets)
@@ -299,8 +314,9 @@ class RecurrentPPO(Trainer):
             # and the compiler averages gradients across devices (no-op on one device).
             carry = shard_env_axis(carry, axis=0)
             mb_traj, mb_adv, mb_targets = shard_env_axis((mb_traj, mb_adv, mb_targets), axis=1)
-            grads, metrics = grad_fn(params, carry, mb_traj, mb_adv, mb_targets)
+            grads, metrics = grad_fn(params, carry, mb_traj, mb_adv, mb_targets, state.hparams)
             updates, opt_state = self.tx.update(grads, opt_state, params)
+            updates = jax.tree.map(lambda u: -state.hparams["learning_rate"] * u, updates)
             return (optax.apply_updates(params, updates), opt_state), metrics
 
         def epoch(opt, key):
