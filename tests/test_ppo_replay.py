@@ -54,7 +54,8 @@ def test_replay_reproduces_rollout(kind, memory, squash):
     # The first minibatch's PPO ratio is 1: no KL, nothing clipped.
     half = jax.tree.map(lambda x: x[:, : B // 2], traj)
     carry_half = jax.tree.map(lambda x: x[: B // 2], carry0)
-    _, metrics = jax.jit(ppo.loss)(state.params, carry_half, half, half.reward, half.value)
+    _, metrics = jax.jit(ppo.loss)(state.params, carry_half, half, half.reward, half.value,
+                                  state.hparams)
     assert abs(float(metrics["loss/approx_kl"])) < 1e-6
     assert float(metrics["loss/clip_fraction"]) == 0.0
 
