@@ -20,8 +20,8 @@ import jax
 import numpy as np
 
 from agents.common.checkpoint import load_checkpoint, save_checkpoint
-from agents.common.training import make_trainer, seed_keys
 from agents.common.cli import compose_run_config
+from agents.common.training import make_trainer, seed_keys
 from agents.ppo.config import TrainPPOConfig, register_configs
 from benchmarks.timing import host_meta, write_results
 

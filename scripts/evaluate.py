@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> dict:
     if args.episodes < 1:
         parser.error(f"--episodes must be positive, got {args.episodes}")
 
-    policy = load_policy(args.run_dir, checkpoint=args.checkpoint)  # seed 0: also the one rendered and traced in trials
+    # member 0: also the one rendered and traced in trials
+    policy = load_policy(args.run_dir, checkpoint=args.checkpoint)
     results: dict = {"run_dir": str(args.run_dir), "kind": policy.kind, "trained": policy.done,
                      "checkpoint": args.checkpoint,
                      "episodes": args.episodes, "seeds": []}

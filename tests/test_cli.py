@@ -10,8 +10,8 @@ from hydra.errors import ConfigCompositionException
 
 import agents.common.training as ppo_run
 from agents.common.checkpoint import load_checkpoint
-from agents.common.kept_checkpoints import CheckpointKeeper
 from agents.common.cli import CONFIG_DIR, train_from_hydra
+from agents.common.kept_checkpoints import CheckpointKeeper
 from agents.common.run_dir import RunDir
 from agents.common.trainer import seed_keys
 from agents.ppo.config import TrainPPOConfig, register_configs

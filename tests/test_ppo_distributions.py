@@ -63,7 +63,8 @@ def test_diag_gaussian_matches_scipy():
     np.testing.assert_allclose(dist.log_prob(action), expected, rtol=1e-5)
     np.testing.assert_allclose(dist.entropy(), stats.norm.entropy(mean, np.exp(log_std)).sum(-1),
                                rtol=1e-5)
-    samples = jax.vmap(lambda k: dist.sample(seed=k))(jax.random.split(jax.random.PRNGKey(2), 20000))
+    keys = jax.random.split(jax.random.PRNGKey(2), 20000)
+    samples = jax.vmap(lambda k: dist.sample(seed=k))(keys)
     np.testing.assert_allclose(samples.mean(0), mean, atol=0.05)
     np.testing.assert_allclose(samples.std(0), np.exp(log_std), rtol=0.05)
 

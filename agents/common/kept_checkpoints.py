@@ -14,6 +14,7 @@ write; a copy where the file system has no links): `save_checkpoint` replaces
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import shutil
@@ -41,10 +42,9 @@ class CheckpointKeeper:
         self.keep_best = keep_best
         self.best_score = -math.inf
         if keep_best and run.best_path.is_file():
-            try:
+            # an unreadable best.ckpt is replaced by the next scored checkpoint
+            with contextlib.suppress(CheckpointError, KeyError, TypeError):
                 self.best_score = float(read_metadata(run.best_path)[SCORE_KEY])
-            except (CheckpointError, KeyError, TypeError):
-                pass  # an unreadable best.ckpt is replaced by the next scored checkpoint
 
     def save(self, state: Any, metadata: dict[str, Any], score: float) -> Path:
         """Write `state` as the latest checkpoint with `metadata` (which holds `self.unit`),

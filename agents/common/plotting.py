@@ -3,8 +3,9 @@
 Every member of every run directory (a seed; seeds trained together share a directory,
 repeated runs add more; a hyper-parameter sweep's members are seeds at grid points,
 agents.common.sweep) contributes one curve `metric` vs `x_key` from metrics.jsonl, with its
-member's effective config. Members whose configs agree on `label_keys` (dotted paths into config.yaml, e.g. "model.name"; by default every key
-that differs between the runs, so a paper-config run and a fast one never merge) form one group,
+member's effective config. Members whose configs agree on `label_keys` (dotted paths into
+config.yaml, e.g. "model.name"; by default every key that differs between the runs, so a
+paper-config run and a fast one never merge) form one group,
 drawn as the mean over its seeds with a band of +-1 standard deviation (min-max with
 `band="range"`), on a common grid (linear interpolation inside each curve's own x range).
 """
@@ -93,7 +94,8 @@ def group_curves(
     all runs agree."""
     members = [(config, curve) for path in run_dirs
                for config, curve in zip(member_configs(RunDir(path).read_config()),
-                                        member_curves(RunDir(path), metric, x_key))]
+                                        member_curves(RunDir(path), metric, x_key),
+                                        strict=False)]  # no curves: a run without rows
     if label_keys is None:
         label_keys = differing_keys([config for config, _ in members])
     by_label: dict[str, list[Curve]] = defaultdict(list)

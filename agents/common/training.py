@@ -145,9 +145,9 @@ def run_training(
     """Train (or resume) and return the run directory.
 
     Fresh run: `run_dir` must be given; it receives config.yaml, checkpoint.ckpt (and the kept
-    ones, agents.common.kept_checkpoints), metrics.jsonl and tb/. Resume: `config.resume` names the run directory; every other setting comes from
-    the config stored there. `env, env_params` as in `make_trainer` (then a resume needs them
-    again).
+    ones, agents.common.kept_checkpoints), metrics.jsonl and tb/. Resume: `config.resume` names
+    the run directory; every other setting comes from the config stored there. `env,
+    env_params` as in `make_trainer` (then a resume needs them again).
     """
     if config.resume:
         run = RunDir(config.resume)
