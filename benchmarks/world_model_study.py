@@ -1,5 +1,6 @@
-"""S4WM-style evaluation of sequence world models (S5 / Mamba-style / GRU) at equal size, and
-the world-model agent against recurrent PPO; `scripts/eval_wm.py` is its command line.
+"""S4WM-style evaluation of sequence world models (S5 / Mamba-style / GRU / Transformer) at
+equal size, and the world-model agent against recurrent PPO; `scripts/eval_wm.py` is its
+command line.
 
 For each task and backbone (`prediction_study`): collect behaviour-policy datasets in JAX, train
 the world model offline, then after a real context roll the model H steps with the recorded
@@ -20,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,7 @@ import gymnax
 import jax
 import numpy as np
 
+from agents.common.dreamer_math import TwoHot
 from agents.world_models.evaluation import (
     collect_random_dataset,
     prediction_metrics,
@@ -40,7 +43,8 @@ from envs.wrappers import make_agent_env
 from ssm_rl.memory import available_memories, make_memory
 from ssm_rl.params import closest_width, count_parameters, memory_parameter_count
 
-BACKBONE_OPTIONS = {"s5": {"num_layers": 2}, "mamba": {"num_layers": 2}, "gru": {}}
+BACKBONE_OPTIONS = {"s5": {"num_layers": 2}, "mamba": {"num_layers": 2}, "gru": {},
+                    "transformer": {"num_layers": 2}}
 
 
 def _field(default: Any, help: str = "") -> Any:
@@ -54,7 +58,7 @@ class StudySettings:
     """Everything the study reads (the command line's options, one source for their defaults)."""
 
     out: Path = _field(Path("outputs/eval_wm"))
-    backbones: list = _field(["s5", "mamba", "gru"],
+    backbones: list = _field(["s5", "mamba", "gru", "transformer"],
                              "world-model backbones to evaluate (none: agent comparison only)")
     target_params: int = _field(20_000, "sequence-model parameters each backbone is sized to")
     memory_lengths: list = _field([16, 64])
@@ -69,6 +73,11 @@ class StudySettings:
     latents: int = _field(16, "groups = classes")
     width: int = _field(128)
     learning_rate: float = _field(3e-3)
+    reward_unit: str = _field("auto", "unit of the reward head's two-hot targets: 'auto' (mean "
+                                      "|r| of the training data's non-zero rewards) or a "
+                                      "number (1: DreamerV3)")
+    zero_reward_head: bool = _field(False, "start the reward head's output layer at zero "
+                                           "(DreamerV3's init; the ablation of our default)")
     reward_scale: float = _field(10.0, "reward-loss weight (DreamerV3: 1); the memory-dependent "
                                        "reward is one step in a window, so small CPU budgets "
                                        "need the emphasis")
@@ -94,6 +103,13 @@ class StudySettings:
             self.latents, self.width, self.target_params = 4, 32, 3000
             self.throughput_lengths, self.throughput_batch = [8, 16], 4
             self.agent_steps, self.agent_seeds, self.agent_width = 1024, 1, 16
+        if self.reward_unit != "auto":
+            try:
+                unit = float(self.reward_unit)
+            except ValueError:
+                unit = 0.0
+            if not unit > 0:
+                raise ValueError(f"reward_unit={self.reward_unit!r} must be 'auto' or a number > 0")
         unknown = [b for b in self.backbones if b not in available_memories()]
         if unknown:
             raise ValueError(f"unknown backbone(s) {unknown}; available: {available_memories()}")
@@ -117,7 +133,16 @@ def make_model(name: str, d_model: int, obs_size: int, num_actions: int,
         memory=make_memory(name, d_model=d_model, **BACKBONE_OPTIONS[name]),
         obs_shape=(obs_size,), num_actions=num_actions, latent_groups=settings.latents,
         latent_classes=settings.latents, width=settings.width, mlp_layers=1, reward_bins=255,
+        zero_reward_head=settings.zero_reward_head,
     )
+
+
+def reward_unit(settings: StudySettings, rewards: jax.Array) -> float:
+    """The two-hot unit for a task: the setting, or the mean |r| of the non-zero `rewards`."""
+    if settings.reward_unit != "auto":
+        return float(settings.reward_unit)
+    magnitude = np.abs(np.asarray(rewards))
+    return float(magnitude[magnitude > 0].mean()) if (magnitude > 0).any() else 1.0
 
 
 def tasks(settings: StudySettings) -> list[dict]:
@@ -315,8 +340,13 @@ def markdown(results: dict) -> str:
 
 
 
-def prediction_study(settings: StudySettings, key: jax.Array) -> dict:
-    """Per task and backbone: offline training, then prediction quality after the context."""
+def prediction_study(settings: StudySettings, key: jax.Array,
+                     inspect: Callable[..., dict] | None = None) -> dict:
+    """Per task and backbone: offline training, then prediction quality after the context.
+
+    `inspect(model, wm_params, test_data, key)`, if given, runs on each trained model and its
+    dict joins that backbone's results (the diagnostics of `scripts/probe_wm_seeds.py`).
+    """
     results: dict = {}
     for task in tasks(settings) if settings.backbones else []:
         env, params = task["env"], task["params"]
@@ -329,6 +359,7 @@ def prediction_study(settings: StudySettings, key: jax.Array) -> dict:
         test = collect_random_dataset(env, params, k_test, settings.test_sequences,
                                       task["length"], probs)
         input_size = settings.latents * settings.latents + num_actions
+        twohot = TwoHot.create(255, unit=reward_unit(settings, train.reward))
         results[task["name"]] = {}
         for index, backbone in enumerate(settings.backbones):
             d_model = width_for(backbone, settings.target_params, input_size)
@@ -339,13 +370,15 @@ def prediction_study(settings: StudySettings, key: jax.Array) -> dict:
             wm_params, losses = train_offline(
                 model, wm_params, train, k_fit, steps=settings.train_steps,
                 batch_size=settings.batch_size, window=task["length"],
-                learning_rate=settings.learning_rate,
+                learning_rate=settings.learning_rate, twohot=twohot,
                 scales=LossScales(reward=settings.reward_scale))
             horizon = task["length"] - task["context"]
-            per_step = prediction_metrics(model, wm_params, test, k_eval, task["context"], horizon)
+            per_step = prediction_metrics(model, wm_params, test, k_eval, task["context"], horizon,
+                                          twohot)
             horizons = [h for h in task["horizons"] if h <= horizon]
             results[task["name"]][backbone] = {
                 "d_model": d_model,
+                "reward_unit": twohot.unit,
                 "memory_params": memory_size(backbone, d_model, input_size),
                 "params": count_parameters(wm_params),
                 "loss_first": float(losses[:10].mean()),
@@ -353,6 +386,8 @@ def prediction_study(settings: StudySettings, key: jax.Array) -> dict:
                 "summary": {mode: summarize(m, horizons) for mode, m in per_step.items()},
                 "per_step": jax.tree.map(lambda x: x.tolist(), per_step),
             }
+            if inspect is not None:
+                results[task["name"]][backbone].update(inspect(model, wm_params, test, k_eval))
             print(task["name"], backbone, results[task["name"]][backbone]["summary"], flush=True)
     return results
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
-"""S4WM-style evaluation of sequence world models (S5 / Mamba-style / GRU) at equal size, and
-the world-model agent against recurrent PPO (`benchmarks.world_model_study`). Writes
-results.json, results.md and plots to --out.
+"""S4WM-style evaluation of sequence world models (S5 / Mamba-style / GRU / Transformer) at
+equal size, and the world-model agent against recurrent PPO (`benchmarks.world_model_study`).
+Writes results.json, results.md and plots to --out.
 
     python scripts/eval_wm.py --quick                     # seconds-scale smoke run
     python scripts/eval_wm.py --out outputs/eval_wm --train-steps 3000

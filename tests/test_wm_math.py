@@ -58,6 +58,21 @@ def test_twohot_head_round_trip():
         TwoHot.create(num_bins=1)
 
 
+def test_twohot_unit_scales_targets_and_means():
+    # In units u the head is DreamerV3's head applied to y / u: same loss, mean times u.
+    unit = 1 / 104
+    scaled, plain = TwoHot.create(unit=unit), TwoHot.create()
+    y = jnp.array([-1 / 104, 0.0, 1 / 104, 0.5])
+    logits = jax.random.normal(jax.random.PRNGKey(0), (4, 255))
+    np.testing.assert_allclose(scaled.loss(logits, y), plain.loss(logits, y / unit), rtol=1e-6)
+    np.testing.assert_allclose(scaled.mean(logits), unit * plain.mean(logits), rtol=1e-6)
+    # +-1/104 is +-1 unit: the two-hot target of +1/104 puts no weight on the zero bin.
+    target = twohot(symlog(y / unit), scaled.bins)
+    assert float(target[2, 127]) == 0.0 and float(twohot(symlog(y), plain.bins)[2, 127]) > 0.9
+    with pytest.raises(ValueError, match="unit"):
+        TwoHot.create(unit=0.0)
+
+
 def test_lambda_returns_match_loop():
     rng = np.random.default_rng(0)
     horizon, batch, gamma, lam = 7, 3, 0.9, 0.8

@@ -111,10 +111,11 @@ class DreamerAgent(Trainer):
             width=wm.width,
             mlp_layers=wm.mlp_layers,
             reward_bins=wm.reward_bins,
+            zero_reward_head=wm.zero_reward_head,
         )
         self.actor = Actor(self.num_actions, agent.actor_width, agent.actor_layers, wm.unimix)
         self.critic = Critic(wm.reward_bins, agent.actor_width, agent.actor_layers)
-        self.twohot = TwoHot.create(wm.reward_bins)
+        self.twohot = TwoHot.create(wm.reward_bins, unit=wm.reward_unit)  # rewards and values
         self.loss_scales = LossScales(
             wm.decoder_scale, wm.reward_scale, wm.continue_scale, wm.dyn_scale, wm.rep_scale,
             wm.free_nats,

@@ -27,6 +27,10 @@ class WorldModelConfig:
     width: int = 256  # MLP width of encoder, decoder, prior and heads
     mlp_layers: int = 2
     reward_bins: int = 255
+    zero_reward_head: bool = False  # DreamerV3's zero-initialised reward output layer
+    # Rewards and values are predicted in this unit (two-hot over symlog(r / unit)); set it
+    # near the task's typical |reward| (POPGym memory tasks: 1 / episode length).
+    reward_unit: float = 1.0
     decoder_scale: float = 1.0
     reward_scale: float = 1.0
     continue_scale: float = 1.0
@@ -119,6 +123,8 @@ class TrainWMConfig(RunConfig):
         for name in ("actor_lr", "critic_lr"):
             if not getattr(agent, name) > 0:
                 raise ValueError(f"agent.{name}={getattr(agent, name)!r} must be > 0")
+        if not wm.reward_unit > 0:
+            raise ValueError(f"world_model.reward_unit={wm.reward_unit!r} must be > 0")
         if not wm.learning_rate > 0:
             raise ValueError(f"world_model.learning_rate={wm.learning_rate!r} must be > 0")
 

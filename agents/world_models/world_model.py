@@ -60,7 +60,10 @@ class WorldModel(nn.Module):
     Fields: `memory` (a `ssm_rl` Memory, e.g. `make_memory("s5", d_model=...)`; its output
     width is `memory.d_model`), `obs_shape` (`(D,)` or `(H, W, C)`), `num_actions`,
     `latent_groups` x `latent_classes` categorical latents, `unimix`, MLP `width` and
-    `mlp_layers`, `reward_bins` (two-hot bins for the reward head).
+    `mlp_layers`, `reward_bins` (two-hot bins for the reward head), `zero_reward_head`
+    (start the reward head's output layer at zero, as DreamerV3 does; off by default: with it
+    the selective memory sits on a plateau that 3 of 5 seeds do not leave in 2000 updates,
+    see docs/WORLD_MODELS.md).
     """
 
     memory: nn.Module
@@ -72,6 +75,7 @@ class WorldModel(nn.Module):
     width: int = 256
     mlp_layers: int = 2
     reward_bins: int = 255
+    zero_reward_head: bool = False
 
     def setup(self) -> None:
         latent = self.latent_groups * self.latent_classes
@@ -83,7 +87,8 @@ class WorldModel(nn.Module):
             self.decoder = VectorDecoder(self.obs_shape[0], self.width, self.mlp_layers)
         self.posterior_head = nn.Dense(latent)
         self.prior_head = MLP(self.width, 1, out=latent)
-        self.reward_head = MLP(self.width, self.mlp_layers, out=self.reward_bins, zero_out=True)
+        self.reward_head = MLP(self.width, self.mlp_layers, out=self.reward_bins,
+                               zero_out=self.zero_reward_head)
         self.continue_head = MLP(self.width, self.mlp_layers, out=1)
 
     # --- pieces -----------------------------------------------------------------------------
