@@ -184,6 +184,13 @@ class PreviousActionWrapper(GymnaxWrapper):
         parts.append(jnp.reshape(first, (1,)).astype(jnp.float32))
         return jnp.concatenate(parts)
 
+    def episode_start_observation(self, obs: jax.Array) -> jax.Array:
+        """`obs[..., obs_size]` as this wrapper shows an episode's first observation: the
+        action and reward parts zero, `is_first = 1`, the wrapped observation unchanged."""
+        inner = self.obs_size - self.action_size - int(self.include_reward) - 1
+        tail = jnp.zeros((*obs.shape[:-1], self.obs_size - inner), obs.dtype).at[..., -1].set(1.0)
+        return jnp.concatenate([obs[..., :inner], tail], axis=-1)
+
     @partial(jax.jit, static_argnums=0)
     def reset(self, key: jax.Array, params: Any = None) -> tuple[jax.Array, Any]:
         obs, state = self._env.reset(key, params)

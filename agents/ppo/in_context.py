@@ -5,9 +5,11 @@ a trial, over many trials (fresh task each). Three policies are compared:
 
 - `agent`: the agent as trained, memory reset at trial starts only (it may adapt: later
   episodes should beat the first);
-- `agent_episode_reset`: the same parameters with the memory reset at every episode start
-  (no information crosses episodes; the observation still carries the previous action and
-  reward, as at any episode start inside a trial);
+- `agent_episode_reset`: the same parameters, and at every episode start inside a trial the
+  agent sees exactly what it sees at a trial start: zero memory and the trial-start
+  observation (previous action and reward zero, `is_first = 1`, `episode_start = 1`;
+  `episode_start_inputs`). Nothing crosses an episode boundary, so this is the agent without
+  memory of earlier episodes of the same task;
 - `random`: actions uniform in the action space.
 
 Each trial is played once from its start: `num_trials` environments run in parallel for the
@@ -48,6 +50,22 @@ def meta_split_envs(
     return {
         split: make_env(config.env, f"{prefix}-{split}") for split in splits
     }
+
+
+def episode_start_inputs(
+    env: Any, obs: jax.Array, done: jax.Array, episode_done: jax.Array, ablate: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    """The network's inputs `(obs[N, D], is_first[N])` after a step.
+
+    `done[N]`: the trial ended (the next observation starts a trial); `episode_done[N]`: an
+    episode ended. Where `ablate` and an episode ended inside the trial, the observation is
+    shown as a trial start (`PreviousActionWrapper.episode_start_observation`, found through
+    the wrappers; unchanged if the env has none) and the memory is reset.
+    """
+    in_trial_start = ablate & episode_done & ~done
+    as_first = getattr(env, "episode_start_observation", lambda o: o)
+    obs = jnp.where(in_trial_start[:, None], as_first(obs), obs)
+    return obs, done | in_trial_start
 
 
 def trial_episode_returns(
@@ -97,7 +115,8 @@ def trial_episode_returns(
             record = episode_done & ~finished
             slot = jax.nn.one_hot(info["episode_in_trial"], episodes, dtype=bool) & record[:, None]
             returns = jnp.where(slot, info["episode_in_trial_return"][:, None], returns)
-            is_first = done | (reset_every_episode & episode_done)
+            obs, is_first = episode_start_inputs(env, obs, done, episode_done,
+                                                 reset_every_episode)
             return (env_state, obs, is_first, memory, finished | done, returns), None
 
         key_reset, key_run = jax.random.split(key)
