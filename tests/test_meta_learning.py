@@ -51,3 +51,8 @@ def test_within_trial_return_rises():
     # The in-trial curve rises: last episode vs first, paired over the same trials.
     rise = agent[:, -1] - agent[:, 0]
     assert rise.mean() > 4 * rise.std() / np.sqrt(rise.size)
+    # ...and it is the memory across episodes that carries it: the same agent reset to the
+    # trial-start input at every episode start rises less (paired over the same trials).
+    control = np.asarray(returns["agent_episode_reset"])
+    gap = rise - (control[:, -1] - control[:, 0])
+    assert gap.mean() > 4 * gap.std() / np.sqrt(gap.size)

@@ -1,0 +1,79 @@
+"""A trained recurrent PPO agent on the Bernoulli bandit tasks, beside the classical references.
+
+`agent_payouts` plays `num_trials` bandit episodes with the agent on the draws of `key`, the
+same draws `envs.meta.bandit_references.reference_payouts` gives the references (the wrappers
+pass keys through to the raw bandit unchanged). `bandit_report` adds the references and, for
+two arms, the Bayes-optimal value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from agents.common.action_heads import env_action
+from agents.ppo.train import RecurrentPPO
+from envs.meta.bandit import BanditParams
+from envs.meta.bandit_references import (
+    bayes_optimal_value,
+    reference_payouts,
+    rollout_keys,
+    summary,
+)
+
+
+def agent_payouts(
+    ppo: RecurrentPPO,
+    net_params: Any,
+    env: Any,
+    params: BanditParams,
+    key: jax.Array,
+    num_trials: int,
+    deterministic: bool = False,
+) -> np.ndarray:
+    """Payout fraction `[num_trials]` of the agent (one seed's `net_params`) in the agent env
+    `env` (wrappers on a `BernoulliBandit`), one episode per trial from a fresh memory."""
+    resets, steps = rollout_keys(key, num_trials, params.horizon)
+    _, act_keys = rollout_keys(jax.random.fold_in(key, 2), 1, params.horizon)
+    space = env.action_space(params)
+
+    @jax.jit
+    def play(net_params):
+        obs, state = jax.vmap(env.reset, in_axes=(0, None))(resets, params)
+        carry = ppo.network.initialize_carry((num_trials,))
+
+        def pull(c, keys):
+            state, obs, carry, first = c
+            step_keys, act_key = keys
+            carry, action, _, _ = ppo.act(net_params, carry, obs, first, act_key[0],
+                                          deterministic)
+            obs, state, reward, *_ = jax.vmap(env.step, in_axes=(0, 0, 0, None))(
+                step_keys, state, env_action(space, action), params)
+            return (state, obs, carry, jnp.zeros_like(first)), reward
+
+        init = (state, obs, carry, jnp.ones((num_trials,), bool))
+        _, rewards = jax.lax.scan(pull, init, (steps, act_keys))
+        return rewards.mean(0)
+
+    return np.asarray(play(net_params))
+
+
+def bandit_report(
+    params: BanditParams,
+    key: jax.Array,
+    num_trials: int,
+    agents: dict[str, np.ndarray] | None = None,
+) -> dict[str, Any]:
+    """`{"params", "payout": {policy: {"mean", "ci95"}}, "bayes_optimal"}` for one setting:
+    the references on the draws of `key` plus the given agents' payouts (same draws)."""
+    payouts = {**reference_payouts(params, key, num_trials), **(agents or {})}
+    report = {"params": {"num_arms": params.num_arms, "horizon": params.horizon,
+                         "prior_a": params.prior_a, "prior_b": params.prior_b},
+              "num_trials": num_trials, "payout": summary(payouts)}
+    if params.num_arms == 2:
+        report["bayes_optimal"] = bayes_optimal_value(params.horizon, params.prior_a,
+                                                      params.prior_b) / params.horizon
+    return report
