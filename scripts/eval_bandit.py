@@ -18,7 +18,6 @@ import json
 from pathlib import Path
 
 import jax
-import numpy as np
 
 import envs.meta  # noqa: F401  (registers the MetaBandit ids)
 from agents.common.config import make_env
@@ -54,9 +53,8 @@ def main() -> None:
         agents = {}
         for label, config, ppo, params in runs:
             env, env_params = make_env(config.env, f"MetaBandit-{split}")
-            agents[label] = np.concatenate([
-                agent_payouts(ppo, jax.tree.map(lambda x, i=i: x[i], params), env, env_params,
-                              key, args.trials) for i in range(config.num_seeds)])
+            agents[label] = agent_payouts(ppo, params, env, env_params, key,
+                                          args.trials).reshape(-1)
         results[split] = bandit_report(BANDIT_SPLITS[split], key, args.trials, agents)
 
     lines = ["| split | policy | payout per pull (95% CI) |", "|---|---|---|"]

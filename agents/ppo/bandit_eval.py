@@ -34,13 +34,13 @@ def agent_payouts(
     num_trials: int,
     deterministic: bool = False,
 ) -> np.ndarray:
-    """Payout fraction `[num_trials]` of the agent (one seed's `net_params`) in the agent env
-    `env` (wrappers on a `BernoulliBandit`), one episode per trial from a fresh memory."""
+    """Payout fraction `[S, num_trials]` of the agent in the agent env `env` (wrappers on a
+    `BernoulliBandit`), one episode per trial from a fresh memory, for each of the `S` seeds
+    stacked on the leading axis of `net_params` (all seeds on the same draws; one compile)."""
     resets, steps = rollout_keys(key, num_trials, params.horizon)
-    _, act_keys = rollout_keys(jax.random.fold_in(key, 2), 1, params.horizon)
+    act_keys = rollout_keys(jax.random.fold_in(key, 2), 1, params.horizon)[1][:, 0]
     space = env.action_space(params)
 
-    @jax.jit
     def play(net_params):
         obs, state = jax.vmap(env.reset, in_axes=(0, None))(resets, params)
         carry = ppo.network.initialize_carry((num_trials,))
@@ -48,8 +48,7 @@ def agent_payouts(
         def pull(c, keys):
             state, obs, carry, first = c
             step_keys, act_key = keys
-            carry, action, _, _ = ppo.act(net_params, carry, obs, first, act_key[0],
-                                          deterministic)
+            carry, action, _, _ = ppo.act(net_params, carry, obs, first, act_key, deterministic)
             obs, state, reward, *_ = jax.vmap(env.step, in_axes=(0, 0, 0, None))(
                 step_keys, state, env_action(space, action), params)
             return (state, obs, carry, jnp.zeros_like(first)), reward
@@ -58,7 +57,7 @@ def agent_payouts(
         _, rewards = jax.lax.scan(pull, init, (steps, act_keys))
         return rewards.mean(0)
 
-    return np.asarray(play(net_params))
+    return np.asarray(jax.jit(jax.vmap(play))(net_params))
 
 
 def bandit_report(

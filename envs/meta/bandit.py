@@ -11,7 +11,7 @@ horizon is part of the task: no bootstrap beyond it).
 
 Randomness is split so that reference policies can be scored on the very same draws: the
 reset key gives `p`, and the step key gives one uniform `u_t` per step; pull `a` pays iff
-`u_t < p_a` (`bandit_references` reuses both).
+`u_t < p_a`, whichever arm is pulled (`bandit_references` plays this env with the agent's keys).
 
 Registered ids (suite "meta", `env=meta_bandit` in the configs): `MetaBandit-train` (5 arms,
 100 pulls, uniform prior), held out `MetaBandit-test_arms` (10 arms), `MetaBandit-test_horizon`
@@ -57,11 +57,6 @@ def sample_payout_probs(key: jax.Array, params: BanditParams, max_arms: int) -> 
     return jnp.where(jnp.arange(max_arms) < params.num_arms, probs, 0.0)
 
 
-def payout_uniform(key: jax.Array) -> jax.Array:
-    """The step's uniform `u`: a pull of arm `a` pays iff `u < p_a`."""
-    return jax.random.uniform(key)
-
-
 class BernoulliBandit(CountsActions, Environment):
     """`Discrete(max_arms)` pulls, reward in {0, 1}, observation `[steps left / horizon]`."""
 
@@ -83,7 +78,7 @@ class BernoulliBandit(CountsActions, Environment):
 
     def step_env(self, key: jax.Array, state: BanditState, action: jax.Array,
                  params: BanditParams) -> tuple[jax.Array, BanditState, jax.Array, jax.Array, dict]:
-        reward = (payout_uniform(key) < state.payout_probs[action]).astype(jnp.float32)
+        reward = (jax.random.uniform(key) < state.payout_probs[action]).astype(jnp.float32)
         state = state.replace(time=state.time + 1)
         done = state.time >= params.horizon
         return self._obs(state.time, params), state, reward, done, {}
