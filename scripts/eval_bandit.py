@@ -21,9 +21,7 @@ import jax
 
 import envs.meta  # noqa: F401  (registers the MetaBandit ids)
 from agents.common.config import make_env
-from agents.common.run_dir import RunDir
-from agents.common.training import load_run_config, make_trainer, restore_state
-from agents.ppo.bandit_eval import agent_payouts, bandit_report
+from agents.ppo.bandit_eval import agent_payouts, bandit_report, load_bandit_run
 from envs.meta.bandit import BANDIT_SPLITS
 
 
@@ -39,13 +37,12 @@ def main() -> None:
 
     runs = []
     for run in args.runs:
-        config = load_run_config(run)
-        if not config.env.id.startswith("MetaBandit-"):
-            parser.error(f"{run} trained on {config.env.id!r}, not a MetaBandit-<split> task")
-        ppo = make_trainer(config)
-        state, updates = restore_state(ppo, RunDir(run))
+        try:
+            config, ppo, params, updates = load_bandit_run(run)
+        except ValueError as error:
+            parser.error(str(error))
         runs.append((f"{config.memory_name} ({updates} updates, {config.num_seeds} seeds)",
-                     config, ppo, state.params))
+                     config, ppo, params))
 
     key = jax.random.PRNGKey(args.key)
     results = {}

@@ -1,13 +1,15 @@
 """A trained recurrent PPO agent on the Bernoulli bandit tasks, beside the classical references.
 
-`agent_payouts` plays `num_trials` bandit episodes with the agent on the draws of `key`, the
-same draws `envs.meta.bandit_references.reference_payouts` gives the references (the wrappers
-pass keys through to the raw bandit unchanged). `bandit_report` adds the references and, for
+`load_bandit_run` loads a run directory's agent; `agent_payouts` plays `num_trials` bandit
+episodes with the agent on the draws of `key`, the same draws
+`envs.meta.bandit_references.reference_payouts` gives the references (the wrappers pass keys
+through to the raw bandit unchanged). `bandit_report` adds the references and, for
 two arms, the Bayes-optimal value.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -15,6 +17,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from agents.common.action_heads import env_action
+from agents.common.run_dir import RunDir
+from agents.common.training import load_run_config, make_trainer, restore_state
+from agents.ppo.config import TrainPPOConfig
 from agents.ppo.train import RecurrentPPO
 from envs.meta.bandit import BanditParams
 from envs.meta.bandit_references import (
@@ -23,6 +28,17 @@ from envs.meta.bandit_references import (
     rollout_keys,
     summary,
 )
+
+
+def load_bandit_run(run: str | Path) -> tuple[TrainPPOConfig, RecurrentPPO, Any, int]:
+    """`(config, trainer, net_params [members, ...], updates done)` of a run directory trained
+    on a `MetaBandit-<split>` task (its latest checkpoint); ValueError for any other task."""
+    config = load_run_config(run)
+    if not config.env.id.startswith("MetaBandit-"):
+        raise ValueError(f"{run} trained on {config.env.id!r}, not a MetaBandit-<split> task")
+    ppo = make_trainer(config)
+    state, updates = restore_state(ppo, RunDir(run))
+    return config, ppo, state.params, updates
 
 
 def agent_payouts(
