@@ -33,8 +33,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ssm_rl.layers.causal_conv import causal_conv, causal_conv_step
 from ssm_rl.memory import Memory, register_layer
-from ssm_rl.scan import BACKENDS, resettable_scan, resettable_step
+from ssm_rl.scan import BACKENDS, resettable_scan
 
 
 def _inverse_softplus(y: jax.Array) -> jax.Array:
@@ -62,13 +63,14 @@ class Selective(Memory):
     dt_min: float = 1e-3
     dt_max: float = 1e-1
     dt_init_floor: float = 1e-4
+    chunk_size: int = 16
     backend: str | None = None
 
     stack_defaults = {"activation": "none"}
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for name in ("d_model", "state_size", "expand", "d_conv"):
+        for name in ("d_model", "state_size", "expand", "d_conv", "chunk_size"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -123,58 +125,91 @@ class Selective(Memory):
         x, z = jnp.split(self.in_proj(u), 2, axis=-1)
         return x, z
 
-    def _selective_terms(self, c: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
-        """`c[..., E]` -> `(a [..., E*N], b [..., E*N], C [..., N])` of the recurrence."""
-        E, N, R = self.inner, self.state_size, self.rank
+    def _selective_inputs(self, c: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+        """`c[..., E]` -> `(Δ [..., E], B [..., N], C [..., N])`."""
+        R, N = self.rank, self.state_size
         dbc = self.x_proj(c)
-        delta = jax.nn.softplus(self.dt_proj(dbc[..., :R]))  # [..., E]
-        B, C = dbc[..., R : R + N], dbc[..., R + N :]
-        A = -jnp.exp(self.A_log)  # [E, N]
-        a = jnp.exp(delta[..., None] * A)
-        b = (delta * c)[..., None] * B[..., None, :]
-        flat = (*c.shape[:-1], E * N)
-        return a.reshape(flat), b.reshape(flat), C
+        delta = jax.nn.softplus(self.dt_proj(dbc[..., :R]))
+        return delta, dbc[..., R : R + N], dbc[..., R + N :]
 
-    def _readout(self, h: jax.Array, C: jax.Array, c: jax.Array, z: jax.Array) -> jax.Array:
-        """`h[..., E*N]` -> `y[..., H] = W_out((h C + D c) ⊙ silu(z))`."""
-        h = h.reshape(*h.shape[:-1], self.inner, self.state_size)
-        y = jnp.einsum("...en,...n->...e", h, C) + self.D * c
-        return self.out_proj(y * jax.nn.silu(z))
+    def _output(self, y_ssm: jax.Array, c: jax.Array, z: jax.Array) -> jax.Array:
+        """`y[..., H] = W_out((h C + D c) ⊙ silu(z))` from `y_ssm = h C` `[..., E]`."""
+        return self.out_proj((y_ssm + self.D * c) * jax.nn.silu(z))
 
     def __call__(self, carry, x: jax.Array, reset: jax.Array):
         """`x[T, *batch, H]`, `reset[T, *batch]` -> `(carry, y[T, *batch, H])`."""
         h0, window = carry
-        T, K = x.shape[0], self.d_conv
         xs, z = self._split_input(x)
-        # Conv inputs, time-major: the carried window (steps -K+1 .. -1), then this chunk.
-        full = jnp.concatenate([jnp.moveaxis(window, -2, 0), xs], axis=0)  # [T+K-1, *b, E]
-        # age_t: steps since the last reset at or before t in this chunk (large if none), so
-        # x_{t-k} belongs to the current episode iff k <= age_t.
-        steps = jnp.arange(T).reshape(T, *([1] * (reset.ndim - 1)))
-        last_reset = jax.lax.cummax(jnp.where(reset, steps, -1), axis=0)
-        age = jnp.where(last_reset >= 0, steps - last_reset, T + K)[..., None]
-        conv = self.conv_b + sum(
-            self.conv_w[k] * jnp.where(k <= age, full[K - 1 - k : K - 1 - k + T], 0.0)
-            for k in range(K)
-        )
+        conv, new_window = causal_conv(window, xs, reset, self.conv_w, self.conv_b)
         c = jax.nn.silu(conv)
-        a, b, C = self._selective_terms(c)
-        h_all, h_last = resettable_scan(
-            a, b, reset, h0.reshape(*h0.shape[:-2], -1), backend=self.backend
+        delta, B, C = self._selective_inputs(c)
+        A = -jnp.exp(self.A_log)
+        y_ssm, h_last = selective_scan(
+            delta, c, B, C, A, reset, h0, chunk_size=self.chunk_size, backend=self.backend
         )
-        # New window: the last K-1 conv inputs, lag K-2-j behind step T-1 for slot j.
-        lags = jnp.arange(K - 2, -1, -1)[:, None]
-        new_window = jnp.where(lags <= age[-1][..., None, :], jnp.moveaxis(full[T:], 0, -2), 0.0)
-        return (h_last.reshape(h0.shape), new_window), self._readout(h_all, C, c, z)
+        return (h_last, new_window), self._output(y_ssm, c, z)
 
     def step(self, carry, x: jax.Array, reset: jax.Array):
         """`x[*batch, H]`, `reset[*batch]` -> `(carry, y[*batch, H])`."""
         h, window = carry
         xs, z = self._split_input(x)
-        window = jnp.where(reset[..., None, None], 0.0, window)
-        full = jnp.concatenate([window, xs[..., None, :]], axis=-2)  # [*b, K, E], oldest first
-        conv = self.conv_b + jnp.einsum("...ke,ke->...e", full, self.conv_w[::-1])
+        conv, window = causal_conv_step(window, xs, reset, self.conv_w, self.conv_b)
         c = jax.nn.silu(conv)
-        a, b, C = self._selective_terms(c)
-        h_flat = resettable_step(a, b, reset, h.reshape(*h.shape[:-2], -1))
-        return (h_flat.reshape(h.shape), full[..., 1:, :]), self._readout(h_flat, C, c, z)
+        delta, B, C = self._selective_inputs(c)
+        a, b = _transition(-jnp.exp(self.A_log), delta, c, B)
+        h = jnp.where(reset[..., None, None], 0.0, h) * a + b
+        return (h, window), self._output(jnp.einsum("...en,...n->...e", h, C), c, z)
+
+
+def _transition(
+    A: jax.Array, delta: jax.Array, c: jax.Array, B: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    """`(a, b)` of `h_t = a_t ⊙ h_{t-1} + b_t`: `a = exp(Δ A)`, `b = (Δ ⊙ c) B^T`, `[..., E, N]`."""
+    return jnp.exp(delta[..., None] * A), (delta * c)[..., None] * B[..., None, :]
+
+
+def selective_scan(
+    delta: jax.Array,
+    c: jax.Array,
+    B: jax.Array,
+    C: jax.Array,
+    A: jax.Array,
+    reset: jax.Array,
+    h0: jax.Array,
+    *,
+    chunk_size: int,
+    backend: str | None = None,
+) -> tuple[jax.Array, jax.Array]:
+    """`y_t = h_t C_t` of the selective recurrence, chunked so the `[E, N]` states of every step
+    are never stored at once.
+
+    Shapes: `delta, c[T, *batch, E]`, `B, C[T, *batch, N]`, `A[E, N]`, `reset[T, *batch]`,
+    `h0[*batch, E, N]` -> `(y[T, *batch, E], h_last[*batch, E, N])`.
+
+    The sequence is cut into chunks of `chunk_size` steps (the last one padded with Δ = 0,
+    which leaves the state unchanged: a = 1, b = 0). Each chunk builds its `(a, b)`, runs
+    `resettable_scan` on `backend` and reads out; `jax.checkpoint` makes the backward pass
+    recompute a chunk's states instead of keeping them, so memory is
+    O(T E + (T / chunk + chunk) E N) instead of O(T E N).
+    """
+    T = delta.shape[0]
+    L = min(chunk_size, T)
+    pad = -T % L
+
+    def chunked(v: jax.Array) -> jax.Array:
+        v = jnp.pad(v, [(0, pad)] + [(0, 0)] * (v.ndim - 1))
+        return v.reshape(v.shape[0] // L, L, *v.shape[1:])
+
+    @jax.checkpoint
+    def chunk(h, inputs):
+        delta_c, c_c, B_c, C_c, reset_c = inputs
+        a, b = _transition(A, delta_c, c_c, B_c)
+        flat = (L, *h.shape[:-2], -1)
+        h_all, h_last = resettable_scan(
+            a.reshape(flat), b.reshape(flat), reset_c, h.reshape(flat[1:]), backend=backend
+        )
+        y = jnp.einsum("...en,...n->...e", h_all.reshape(a.shape), C_c)
+        return h_last.reshape(h.shape), y
+
+    h_last, y = jax.lax.scan(chunk, h0, tuple(map(chunked, (delta, c, B, C, reset))))
+    return y.reshape(-1, *y.shape[2:])[:T], h_last
