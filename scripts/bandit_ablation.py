@@ -10,11 +10,12 @@ logger.progress_bar=false model=<model> <the row's overrides>` into
 outputs/bandit_ablation/<row>_<model>. `train` replaces itself with that command, or with
 `resume=<dir>` where the directory holds a checkpoint, so a run cut by SIGTERM (`timeout -s
 TERM 470 ...`) continues where it stopped. `eval` scores every trained run's latest checkpoint
-on `--trials` fresh MetaBandit-train bandits, the draws `scripts/eval_bandit.py` uses (key 0),
-each grid point of a `sweep.*` row apart, all seeds pooled, beside Thompson sampling,
-greedy-posterior and win-stay-lose-shift on the same bandits; it also reads the training curve
-(mean episode payout per tenth of the run, from metrics.jsonl) to tell a run that still
-improves from one that has converged. Writes `ablation.json` and `ablation.md`.
+on `--trials` fresh MetaBandit-train bandits, the draws `scripts/eval_bandit.py` uses (key 0;
+kept in the run directory while its checkpoint stays the same), each grid point of a `sweep.*`
+row apart, all seeds pooled, beside Thompson sampling, greedy-posterior and win-stay-lose-shift
+on the same bandits; it also reads the training curve (mean episode payout per tenth of the
+run, from metrics.jsonl) to tell a run that still improves from one that has converged. Writes
+`ablation.json` and `ablation.md`.
 """
 
 from __future__ import annotations
@@ -33,12 +34,15 @@ import envs.meta  # noqa: F401  (registers the MetaBandit ids)
 from agents.common.config import make_env
 from agents.common.sweep import grid_points
 from agents.ppo.bandit_eval import agent_payouts, load_bandit_run
+from agents.ppo.config import TrainPPOConfig
+from agents.ppo.train import RecurrentPPO
 from envs.meta.bandit import BANDIT_SPLITS
 from envs.meta.bandit_references import reference_payouts, summary
 
 MODELS = ("s5", "gru")
 BASE = ("env=meta_bandit", "preset=fast", "num_seeds=2", "logger.progress_bar=false")
 BUDGET = "algo.total_timesteps=3000000"
+BUDGET_10M = "algo.total_timesteps=10000000"
 ALIGNED = "algo.num_steps=100"  # one rollout = one 100-pull episode, envs all in phase
 # row -> (what it changes, overrides after BASE); each row adds one change to a row above it
 ROWS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -50,6 +54,9 @@ ROWS: dict[str, tuple[str, tuple[str, ...]]] = {
     "T100_lr": ("+ other learning rates", (BUDGET, ALIGNED, "sweep.learning_rate=[3e-4,3e-3]")),
     "T100_anneal": ("+ learning rate decayed linearly to 0",
                     (BUDGET, ALIGNED, "algo.anneal_lr=true")),
+    "T100_10M": ("budget 10M env steps per seed", (BUDGET_10M, ALIGNED)),
+    "T100_10M_anneal": ("budget 10M, learning rate decayed linearly to 0",
+                        (BUDGET_10M, ALIGNED, "algo.anneal_lr=true")),
 }
 REFERENCES = ("thompson", "greedy", "wsls")
 RUNS = Path("outputs/bandit_ablation")
@@ -73,10 +80,25 @@ def training_curve(run: Path, members: slice, tenths: int = 10) -> list[float]:
             zip(np.array_split(returns, tenths), np.array_split(lengths, tenths), strict=True)]
 
 
+def run_payouts(run: Path, trials: int, key: int) -> tuple[TrainPPOConfig, RecurrentPPO, int,
+                                                             np.ndarray]:
+    """`(config, trainer, updates done, payouts [members, trials])` of a run's latest
+    checkpoint on the MetaBandit-train draws of `key`. The payouts are kept in the run
+    directory (bandit_ablation_eval.json) and reused while the checkpoint stays the same."""
+    config, ppo, net_params, updates = load_bandit_run(run)
+    cache = run / "bandit_ablation_eval.json"
+    stamp = {"updates": updates, "trials": trials, "key": key}
+    if cache.exists() and (cached := json.loads(cache.read_text()))["stamp"] == stamp:
+        return config, ppo, updates, np.asarray(cached["payouts"])
+    env, env_params = make_env(config.env)
+    payouts = agent_payouts(ppo, net_params, env, env_params, jax.random.PRNGKey(key), trials)
+    cache.write_text(json.dumps({"stamp": stamp, "payouts": payouts.tolist()}))
+    return config, ppo, updates, payouts
+
+
 def evaluate(trials: int, key: int, rows: list[str]) -> dict:
-    params = BANDIT_SPLITS["train"]
-    rng = jax.random.PRNGKey(key)
-    references = summary(reference_payouts(params, rng, trials, REFERENCES))
+    references = summary(reference_payouts(BANDIT_SPLITS["train"], jax.random.PRNGKey(key),
+                                           trials, REFERENCES))
     table = []
     for row in rows:
         change, overrides = ROWS[row]
@@ -84,9 +106,7 @@ def evaluate(trials: int, key: int, rows: list[str]) -> dict:
             run = run_dir(row, model)
             if not (run / "checkpoint.ckpt").exists():
                 continue
-            config, ppo, net_params, updates = load_bandit_run(run)
-            env, env_params = make_env(config.env)
-            payouts = agent_payouts(ppo, net_params, env, env_params, rng, trials)
+            config, ppo, updates, payouts = run_payouts(run, trials, key)
             seeds = config.num_seeds
             for p, point in enumerate(grid_points(config.to_dict())):
                 members = slice(p * seeds, (p + 1) * seeds)
