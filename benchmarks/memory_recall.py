@@ -16,7 +16,7 @@ import optax
 
 from ssm_rl.memory import make_memory
 
-SSM_MEMORIES = ("s5", "s5_ptd", "s4d", "lru", "mamba")
+SSM_MEMORIES = ("s5", "s5_ptd", "s4d", "lru", "mamba", "mamba2")
 CASES = {"T64": (64, 64), "T256": (256, 256), "4x64_resets": (256, 64)}  # (T, episode length)
 
 

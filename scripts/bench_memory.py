@@ -2,10 +2,12 @@
 
 Each registered recurrence layer is built alone (no residual block) at the same width d_model
 with its default options, for every sequence length T, batch size and scan backend (layers with
-no scan run once, backend "-"). Inputs `x[T, batch, d_model]` with 1% resets.
+no scan run once, backend "-"). Inputs `x[T, batch, d_model]` with 1% resets. `fwd_bwd_mb` is
+the gradient program's XLA buffer footprint (arguments + outputs + temporaries).
 
     python scripts/bench_memory.py --quick                       # tiny smoke run
     python scripts/bench_memory.py --layers s5,gru --out bench_results/memory.json
+    python scripts/bench_memory.py --layers s5,mamba,mamba2 --params 100000   # equal sizes
 
 Full sweep defaults: T in 128/1024/8192, batch 8/64, d_model 256, both backends.
 """
@@ -22,9 +24,10 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 
-from benchmarks.timing import timed_call, timed_compile
+from benchmarks.timing import compiled_footprint, timed_call, timed_compile
 from ssm_rl import count_parameters
 from ssm_rl.memory import Memory, available_memories, layer_class
+from ssm_rl.params import closest_width
 from ssm_rl.scan import BACKENDS
 
 
@@ -32,6 +35,15 @@ def build_layer(name: str, d_model: int, backend: str | None) -> Memory:
     cls = layer_class(name)
     options = {} if backend is None else {"backend": backend}
     return cls(d_model=d_model, **options)
+
+
+def layer_parameters(name: str, d_model: int) -> int:
+    """Parameters of `build_layer(name, d_model, None)` (shapes only)."""
+    layer = build_layer(name, d_model, None)
+    x = jax.ShapeDtypeStruct((2, 1, d_model), jnp.float32)
+    reset = jax.ShapeDtypeStruct((2, 1), jnp.bool_)
+    carry = layer.initialize_carry((1,))
+    return count_parameters(jax.eval_shape(layer.init, jax.random.key(0), carry, x, reset))
 
 
 def _median_ms(compiled, args, repeats: int) -> float:
@@ -72,12 +84,13 @@ def bench_one(name: str, backend: str | None, T: int, batch: int, d_model: int, 
         "fwd_ms": round(fwd_ms, 3),
         "compile_fwd_bwd_s": round(bwd_compile, 3),
         "fwd_bwd_ms": round(bwd_ms, 3),
+        "fwd_bwd_mb": round(compiled_footprint(bwd) / 2**20, 1),
     }
 
 
 def print_table(rows: list[dict]) -> None:
-    columns = ["layer", "backend", "T", "batch", "params", "compile_fwd_s", "fwd_ms",
-               "compile_fwd_bwd_s", "fwd_bwd_ms"]
+    columns = ["layer", "backend", "T", "batch", "d_model", "params", "compile_fwd_s", "fwd_ms",
+               "compile_fwd_bwd_s", "fwd_bwd_ms", "fwd_bwd_mb"]
     widths = [max(len(c), *(len(str(r[c])) for r in rows)) for c in columns]
     print("  ".join(c.rjust(w) for c, w in zip(columns, widths, strict=True)))
     for r in rows:
@@ -92,6 +105,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batches", type=int, nargs="+", default=[8, 64])
     parser.add_argument("--backends", nargs="+", default=list(BACKENDS), choices=BACKENDS)
     parser.add_argument("--d-model", type=int, default=256)
+    parser.add_argument("--params", type=int, default=None,
+                        help="size every layer to about this many parameters instead (its "
+                        "d_model the multiple of 8 closest to it)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
     parser.add_argument("--quick", action="store_true",
@@ -111,11 +127,14 @@ def main(argv: list[str] | None = None) -> list[dict]:
     args = parse_args(argv)
     rows = []
     for name in args.layers:
+        d_model = args.d_model if args.params is None else closest_width(
+            lambda width, name=name: layer_parameters(name, width), args.params
+        )
         has_backend = "backend" in {f.name for f in dataclasses.fields(layer_class(name))}
         for backend in args.backends if has_backend else [None]:
             for T in args.lengths:
                 for batch in args.batches:
-                    row = bench_one(name, backend, T, batch, args.d_model, args.repeats)
+                    row = bench_one(name, backend, T, batch, d_model, args.repeats)
                     rows.append(row)
                     print(json.dumps(row), flush=True)
     print_table(rows)

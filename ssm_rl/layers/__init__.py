@@ -3,4 +3,4 @@
 Each layer author adds the import of their module here.
 """
 
-from ssm_rl.layers import lru, rnn, s4d, s5, s5_ptd, selective, transformer  # noqa: F401
+from ssm_rl.layers import lru, rnn, s4d, s5, s5_ptd, selective, ssd, transformer  # noqa: F401

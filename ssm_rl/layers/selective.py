@@ -33,22 +33,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ssm_rl.init.mamba import dt_bias, symmetric_uniform
 from ssm_rl.layers.causal_conv import causal_conv, causal_conv_step
 from ssm_rl.memory import Memory, register_layer
 from ssm_rl.scan import BACKENDS, resettable_scan
-
-
-def _inverse_softplus(y: jax.Array) -> jax.Array:
-    return y + jnp.log(-jnp.expm1(-y))
-
-
-def _symmetric_uniform(bound: float) -> nn.initializers.Initializer:
-    """Initialiser drawing from U[-bound, bound]."""
-
-    def init(key: jax.Array, shape: tuple[int, ...], dtype=jnp.float32) -> jax.Array:
-        return jax.random.uniform(key, shape, dtype, -bound, bound)
-
-    return init
 
 
 @register_layer("mamba")
@@ -94,17 +82,15 @@ class Selective(Memory):
     def setup(self) -> None:
         E, N, R = self.inner, self.state_size, self.rank
         self.in_proj = nn.Dense(2 * E, use_bias=False)
-        conv_init = _symmetric_uniform(1.0 / np.sqrt(self.d_conv))
+        conv_init = symmetric_uniform(1.0 / np.sqrt(self.d_conv))
         self.conv_w = self.param("conv_w", conv_init, (self.d_conv, E))
         self.conv_b = self.param("conv_b", conv_init, (E,))
         self.x_proj = nn.Dense(R + 2 * N, use_bias=False)
 
-        def dt_bias(key: jax.Array, shape: tuple[int, ...], dtype=jnp.float32) -> jax.Array:
-            log_dt = jax.random.uniform(key, shape, dtype, np.log(self.dt_min), np.log(self.dt_max))
-            return _inverse_softplus(jnp.maximum(jnp.exp(log_dt), self.dt_init_floor))
-
         self.dt_proj = nn.Dense(
-            E, kernel_init=_symmetric_uniform(1.0 / np.sqrt(R)), bias_init=dt_bias
+            E,
+            kernel_init=symmetric_uniform(1.0 / np.sqrt(R)),
+            bias_init=dt_bias(self.dt_min, self.dt_max, self.dt_init_floor),
         )
         self.A_log = self.param(
             "A_log", lambda _: jnp.log(jnp.broadcast_to(jnp.arange(1.0, N + 1.0), (E, N)))
