@@ -27,7 +27,7 @@ import jax.numpy as jnp
 from benchmarks.timing import compiled_footprint, timed_call, timed_compile
 from ssm_rl import count_parameters
 from ssm_rl.memory import Memory, available_memories, layer_class
-from ssm_rl.params import closest_width
+from ssm_rl.params import closest_width, memory_parameter_count
 from ssm_rl.scan import BACKENDS
 
 
@@ -35,15 +35,6 @@ def build_layer(name: str, d_model: int, backend: str | None) -> Memory:
     cls = layer_class(name)
     options = {} if backend is None else {"backend": backend}
     return cls(d_model=d_model, **options)
-
-
-def layer_parameters(name: str, d_model: int) -> int:
-    """Parameters of `build_layer(name, d_model, None)` (shapes only)."""
-    layer = build_layer(name, d_model, None)
-    x = jax.ShapeDtypeStruct((2, 1, d_model), jnp.float32)
-    reset = jax.ShapeDtypeStruct((2, 1), jnp.bool_)
-    carry = layer.initialize_carry((1,))
-    return count_parameters(jax.eval_shape(layer.init, jax.random.key(0), carry, x, reset))
 
 
 def _median_ms(compiled, args, repeats: int) -> float:
@@ -127,9 +118,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
     args = parse_args(argv)
     rows = []
     for name in args.layers:
-        d_model = args.d_model if args.params is None else closest_width(
-            lambda width, name=name: layer_parameters(name, width), args.params
-        )
+        def size(width: int, name: str = name) -> int:
+            return memory_parameter_count(build_layer(name, width, None), width)
+
+        d_model = args.d_model if args.params is None else closest_width(size, args.params)
         has_backend = "backend" in {f.name for f in dataclasses.fields(layer_class(name))}
         for backend in args.backends if has_backend else [None]:
             for T in args.lengths:

@@ -39,6 +39,18 @@ from ssm_rl.memory import Memory, register_layer
 from ssm_rl.scan import BACKENDS, resettable_scan
 
 
+def check_mixer_options(layer: Memory) -> None:
+    """ValueError naming the option unless a Mamba-style mixer's shared fields are valid."""
+    for name in ("d_model", "state_size", "expand", "d_conv", "chunk_size"):
+        value = getattr(layer, name)
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if not 0 < layer.dt_min <= layer.dt_max:
+        raise ValueError(f"need 0 < dt_min <= dt_max, got {layer.dt_min}, {layer.dt_max}")
+    if layer.backend is not None and layer.backend not in BACKENDS:
+        raise ValueError(f"backend={layer.backend!r} is not None or one of {BACKENDS}")
+
+
 @register_layer("mamba")
 class Selective(Memory):
     """Mamba-style selective SSM: `[T, *batch, d_model] -> [T, *batch, d_model]`."""
@@ -58,16 +70,9 @@ class Selective(Memory):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for name in ("d_model", "state_size", "expand", "d_conv", "chunk_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_mixer_options(self)
         if self.dt_rank is not None and (not isinstance(self.dt_rank, int) or self.dt_rank < 1):
             raise ValueError(f"dt_rank must be None or a positive integer, got {self.dt_rank!r}")
-        if not 0 < self.dt_min <= self.dt_max:
-            raise ValueError(f"need 0 < dt_min <= dt_max, got {self.dt_min}, {self.dt_max}")
-        if self.backend is not None and self.backend not in BACKENDS:
-            raise ValueError(f"backend={self.backend!r} is not None or one of {BACKENDS}")
 
     @property
     def inner(self) -> int:

@@ -38,8 +38,9 @@ import numpy as np
 
 from ssm_rl.init.mamba import dt_bias, symmetric_uniform
 from ssm_rl.layers.causal_conv import causal_conv, causal_conv_step
+from ssm_rl.layers.selective import check_mixer_options
 from ssm_rl.memory import Memory, register_layer
-from ssm_rl.scan import BACKENDS, resettable_scan
+from ssm_rl.scan import resettable_scan
 
 
 @register_layer("mamba2")
@@ -61,10 +62,7 @@ class SSD(Memory):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for name in ("d_model", "state_size", "expand", "d_conv", "chunk_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_mixer_options(self)
         if self.head_dim is not None and (
             not isinstance(self.head_dim, int) or self.head_dim < 1 or self.inner % self.head_dim
         ):
@@ -72,10 +70,6 @@ class SSD(Memory):
                 f"head_dim={self.head_dim!r} must be None or a positive divisor of "
                 f"expand * d_model = {self.inner}"
             )
-        if not 0 < self.dt_min <= self.dt_max:
-            raise ValueError(f"need 0 < dt_min <= dt_max, got {self.dt_min}, {self.dt_max}")
-        if self.backend is not None and self.backend not in BACKENDS:
-            raise ValueError(f"backend={self.backend!r} is not None or one of {BACKENDS}")
 
     @property
     def inner(self) -> int:
