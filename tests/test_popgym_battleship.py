@@ -5,9 +5,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from popgym.envs import battleship as popgym_battleship
+from popgym_expert import expert_episodes
 from popgym_replay import LEVELS, jax_env, make_pair, replay, rollout_checks
 
-from envs.popgym.battleship import EnvState
+from envs.popgym.battleship import SHIP_SIZES, EnvState
 from envs.spaces import MultiDiscrete
 
 
@@ -64,6 +65,26 @@ def test_perfect_game_returns_one():
 
     episodes = replay(np_env, env, params, sync, lambda rng: next(cells), num_steps=12, seed=7)
     assert episodes == [(pytest.approx(1.0, abs=1e-6), 12, True)]
+
+
+def fire_at_unhit_ship(key: jax.Array, state: EnvState) -> jax.Array:
+    """Perfect memory of the shots: the first (row-major) ship cell not shot at yet."""
+    n = state.board.shape[0]
+    cell = jnp.argmax((state.board & ~state.guesses).ravel())
+    return jnp.stack([cell // n, cell % n])
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_expert_earns_max_return_on_our_boards(level):
+    """On 128 of our boards per level, shooting each ship cell once returns the maximum, 1.
+
+    Each of the 12 ship cells pays 1/12 once and every other shot is negative, so the return is
+    at most 1, reached exactly by 12 hits in a row, the last one terminating the episode.
+    """
+    env, params = jax_env(f"Battleship{level}")
+    episodes = expert_episodes(env, params, fire_at_unhit_ship, num_envs=128)
+    np.testing.assert_allclose(episodes.returns, 1.0, rtol=0, atol=1e-6)
+    assert (episodes.lengths == sum(SHIP_SIZES)).all() and episodes.terminated.all()
 
 
 def test_all_misses_return_below_minus_one():

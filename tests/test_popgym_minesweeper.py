@@ -5,9 +5,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from popgym.envs import minesweeper as popgym_minesweeper
+from popgym_expert import expert_episodes
 from popgym_replay import LEVELS, jax_env, make_pair, replay, rollout_checks
 
-from envs.popgym.minesweeper import MINE, EnvState, count_mines_3x3
+from envs.popgym.minesweeper import CLEAR, MINE, EnvState, count_mines_3x3
 from envs.spaces import MultiDiscrete
 
 
@@ -70,6 +71,26 @@ def test_perfect_game_returns_one():
         np_env, env, params, sync_from(np_env, 5), lambda rng: next(cells), num_steps=54, seed=5
     )
     assert episodes == [(pytest.approx(1.0, abs=1e-6), 54, True)]
+
+
+def click_unrevealed_free_cell(key: jax.Array, state: EnvState) -> jax.Array:
+    """Perfect memory of the clicks (and the mines): the first (row-major) hidden free cell."""
+    w = state.hidden.shape[1]
+    cell = jnp.argmax((state.hidden == CLEAR).ravel())
+    return jnp.stack([cell // w, cell % w])
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_expert_earns_max_return_on_our_boards(level):
+    """On 256 of our boards per level, revealing each free cell once returns the maximum, 1.
+
+    Each of the L free cells pays 1/L once, repeats and mines are negative, so the return is at
+    most 1, reached exactly by L reveals in a row, the last one terminating the episode.
+    """
+    env, params = jax_env(f"MineSweeper{level}")
+    episodes = expert_episodes(env, params, click_unrevealed_free_cell, num_envs=256)
+    np.testing.assert_allclose(episodes.returns, 1.0, rtol=0, atol=1e-6)
+    assert (episodes.lengths == env.free_cells).all() and episodes.terminated.all()
 
 
 def test_repeats_then_mine_return_minus_one():

@@ -3,7 +3,7 @@
 popgym draws each payout from its own numpy generator, so hidden draws cannot be matched; the
 replay forces payout probabilities of 0 or 1 (outcomes then do not depend on the draw) and
 compares every step, and a statistical test checks that an arm with probability p pays out at
-rate p (one uniform per step).
+rate p (one uniform per step). An oracle pulling the best arm earns the analytic maximum.
 """
 
 import jax
@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from popgym.envs import multiarmed_bandit as popgym_bandit
+from popgym_expert import expert_episodes
 
 from envs import make
 from envs.popgym.multiarmed_bandit import EnvState
@@ -70,3 +71,36 @@ def test_reset_draws_uniform_probabilities():
     probs = np.asarray(state.payout_probs)
     assert probs.shape == (200, 30) and probs.min() >= 0 and probs.max() < 1
     assert abs(probs.mean() - 0.5) < 0.01  # 6000 U[0,1) draws: sd of the mean ~0.0037
+
+
+def best_arm(key: jax.Array, state: EnvState) -> jax.Array:
+    """Oracle: the arm with the highest (hidden) payout probability."""
+    return jnp.argmax(state.payout_probs)
+
+
+def random_arm(key: jax.Array, state: EnvState) -> jax.Array:
+    """A uniformly random arm."""
+    return jax.random.randint(key, (), 0, state.payout_probs.shape[0])
+
+
+@pytest.mark.parametrize(("level", "arms"), [("Easy", 10), ("Medium", 20), ("Hard", 30)])
+def test_best_arm_earns_max_expected_return(level, arms):
+    """Pulling the best arm: mean return over 512 episodes = (K - 1) / (K + 1), within 5 sd.
+
+    A pull of arm a pays +-1/L with E = (2 p_a - 1) / L, so no policy beats always pulling
+    p* = max_i p_i in expectation: E[return | p] = 2 p* - 1, and for K uniform p_i,
+    E[p*] = K / (K + 1). Its variance is 4 Var(p*) + 4 E[p* (1 - p*)] / L
+    = 4 K / ((K + 1) (K + 2)) * (1 / (K + 1) + 1 / L). A uniformly random arm pays at rate
+    mean(p): expected return 0, variance at most 4 / (12 K) + 1 / L.
+    """
+    env, params = make(f"MultiarmedBandit{level}")
+    k, length, num_envs = arms, params.max_steps_in_episode, 512
+    oracle = expert_episodes(env, params, best_arm, num_envs=num_envs, seed=15)
+    chance = expert_episodes(env, params, random_arm, num_envs=num_envs, seed=15)
+    for episodes in (oracle, chance):
+        assert (episodes.lengths == length).all() and not episodes.terminated.any()
+    oracle_sd = np.sqrt(4 * k / ((k + 1) * (k + 2)) * (1 / (k + 1) + 1 / length))
+    oracle_mean = oracle.returns.mean()
+    assert abs(oracle_mean - (k - 1) / (k + 1)) < 5 * oracle_sd / np.sqrt(num_envs)
+    random_sd = np.sqrt(4 / (12 * k) + 1 / length)
+    assert abs(chance.returns.mean()) < 5 * random_sd / np.sqrt(num_envs) < oracle_mean
