@@ -16,13 +16,14 @@ from agents.ppo.train import RecurrentPPO
 T, B = 12, 6
 
 
-def small_ppo(kind: str, memory: str, squash: str = "clip"):
+def small_ppo(kind: str, memory: str, squash: str = "clip", shared_memory: bool = True):
     model = {"name": memory, "d_model": 16}
     if memory == "s5":
         model.update(num_layers=2, state_size=8)
     config = TrainPPOConfig(
         model=model,
-        network=NetworkConfig(head_hidden=16, action_squash=squash),
+        network=NetworkConfig(head_hidden=16, action_squash=squash,
+                              shared_memory=shared_memory),
         algo=AlgoConfig(num_envs=B, num_steps=T, num_minibatches=2, update_epochs=1,
                         total_timesteps=B * T),
     )
@@ -32,11 +33,13 @@ def small_ppo(kind: str, memory: str, squash: str = "clip"):
 
 
 @pytest.mark.parametrize(
-    "kind,memory,squash", [("discrete", "s5", "clip"), ("multi_discrete", "gru", "clip"),
-                           ("continuous", "s5", "clip"), ("continuous", "gru", "tanh")]
+    "kind,memory,squash,shared",
+    [("discrete", "s5", "clip", True), ("multi_discrete", "gru", "clip", True),
+     ("continuous", "s5", "clip", True), ("continuous", "gru", "tanh", True),
+     ("discrete", "gru", "clip", False)],
 )
-def test_replay_reproduces_rollout(kind, memory, squash):
-    ppo = small_ppo(kind, memory, squash)
+def test_replay_reproduces_rollout(kind, memory, squash, shared):
+    ppo = small_ppo(kind, memory, squash, shared)
     state = ppo.init(jax.random.PRNGKey(0))
     rollout = jax.jit(ppo.rollout)
     state, _, _ = rollout(state)  # start the checked rollout mid-episode with a used carry
@@ -58,6 +61,28 @@ def test_replay_reproduces_rollout(kind, memory, squash):
                                   state.hparams)
     assert abs(float(metrics["loss/approx_kl"])) < 1e-6
     assert float(metrics["loss/clip_fraction"]) == 0.0
+
+
+def test_separate_critic_memory_is_the_critics_alone():
+    """`network.shared_memory=false`: the policy reads only the actor's memory and the value
+    only the critic's: perturbing one memory's parameters moves only its own head's output."""
+    ppo = small_ppo("discrete", "gru", shared_memory=False)
+    state = ppo.init(jax.random.PRNGKey(0))
+    _, traj, _ = jax.jit(ppo.rollout)(state)
+    replay = jax.jit(ppo.replay)
+    log_prob, value, _ = replay(state.params, state.carry, traj)
+
+    def perturbed(name):
+        params = jax.tree_util.tree_map_with_path(
+            lambda path, x: x + 0.5 if name in jax.tree_util.keystr(path) else x, state.params)
+        return replay(params, state.carry, traj)[:2]
+
+    lp_critic, v_critic = perturbed("critic_memory")
+    np.testing.assert_array_equal(lp_critic, log_prob)
+    assert float(jnp.abs(v_critic - value).max()) > 1e-3
+    lp_actor, v_actor = perturbed("'memory'")
+    np.testing.assert_array_equal(v_actor, value)
+    assert float(jnp.abs(lp_actor - log_prob).max()) > 1e-3
 
 
 def test_truncation_bootstraps_from_final_observation():

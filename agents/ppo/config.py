@@ -24,6 +24,7 @@ class NetworkConfig:
 
     head_hidden: int = 256
     activation: str = "relu"
+    shared_memory: bool = True  # False: the critic has its own memory (separate networks)
     action_squash: str = "clip"  # continuous actions: "clip" the Gaussian, or "tanh"-squash it
 
 
