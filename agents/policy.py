@@ -101,12 +101,24 @@ def load_policy(
         seeds, done = restore_run_state(run, getattr(template, name), stored_config(config),
                                         trainer.unit, part=name, which=checkpoint)
         params.append(jax.tree.map(lambda x: x[seed_index], seeds))
+    return trainer_policy(trainer, *params, env=env, env_params=env_params, done=done,
+                          seed_index=seed_index)
+
+
+def trainer_policy(trainer: Any, *params: Any, env: Any, env_params: Any, done: int = 0,
+                   seed_index: int = 0) -> LoadedPolicy:
+    """The policy of one member's parameters held in memory (no run directory): a PPO
+    trainer's `params`, or a world-model agent's `(wm_params, actor_params)`; `env,
+    env_params` are the agent env the trainer acts in (before batching)."""
+    from agents.ppo.config import TrainPPOConfig
+
+    kind = "ppo" if isinstance(trainer.config, TrainPPOConfig) else "world_model"
     make = _ppo_policy if kind == "ppo" else _world_model_policy
     act, initial_carry = make(trainer, *params, greedy=False)
     greedy, _ = make(trainer, *params, greedy=True)
     restored = params[0] if kind == "ppo" else tuple(params)
-    return LoadedPolicy(act, greedy, initial_carry, env, env_params, kind, config, done,
-                        seed_index, restored)
+    return LoadedPolicy(act, greedy, initial_carry, env, env_params, kind, trainer.config,
+                        done, seed_index, restored)
 
 
 def _ppo_policy(ppo: Any, params: Any, *, greedy: bool):

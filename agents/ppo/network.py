@@ -23,7 +23,6 @@ import jax
 import jax.numpy as jnp
 
 from agents.common.action_heads import ActionHead
-from agents.common.distributions import Distribution
 from ssm_rl.memory import Memory
 
 ACTIVATIONS = {"relu": nn.relu, "tanh": jnp.tanh, "gelu": nn.gelu, "silu": nn.silu}
