@@ -122,12 +122,12 @@ def run_cell(cell: Cell) -> dict[str, Any]:
     config = _config(cell)
     trainer = make_trainer(config)
     updates = trainer.num_iterations
-    compile_s = []
+    chunk_seconds = []  # run time of each chunk, compile excluded
     start = time.perf_counter()
     state, metrics = train_seeds(trainer, seed_keys(config), per_chunk=updates,
-                             callback=lambda report: compile_s.append(report.seconds))
+                                 callback=lambda report: chunk_seconds.append(report.seconds))
     wall = time.perf_counter() - start
-    run_s = float(sum(compile_s))
+    run_s = float(sum(chunk_seconds))
     curve = returns_curve(metrics, trainer.steps_per_iteration)
     per_seed = mmer(np.asarray(curve["return_per_seed"], np.float64))
     return {
@@ -185,17 +185,17 @@ def load_cells(out: Path) -> list[dict[str, Any]]:
     return [json.loads(p.read_text()) for p in sorted((Path(out) / "cells").glob("*.json"))]
 
 
-def _table_axes(records: Sequence[dict]) -> tuple[list[str], list[str]]:
+def _table_axes(records: Sequence[dict]) -> tuple[list[str], list[str], dict]:
+    """`(env ids, memories, {(env id, memory): record})`, axes in order of first appearance."""
     envs = list(dict.fromkeys(r["env_id"] for r in records))
     memories = list(dict.fromkeys(r["memory"] for r in records))
-    return envs, memories
+    return envs, memories, {(r["env_id"], r["memory"]): r for r in records}
 
 
 def aggregate(records: Sequence[dict], metric: str = "mmer") -> str:
     """Markdown table: one row per env, one column per memory, `metric` mean ± std over seeds
     (bold: the row's best mean), then a row of each memory's mean over the envs it ran."""
-    envs, memories = _table_axes(records)
-    by_key = {(r["env_id"], r["memory"]): r for r in records}
+    envs, memories, by_key = _table_axes(records)
     lines = [f"| env | {' | '.join(memories)} |", f"|---|{'---|' * len(memories)}"]
     for env in envs:
         cells = [by_key.get((env, m)) for m in memories]
@@ -223,8 +223,7 @@ def plot_grid(records: Sequence[dict], out: Path) -> tuple[Path, Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    envs, memories = _table_axes(records)
-    by_key = {(r["env_id"], r["memory"]): r for r in records}
+    envs, memories, by_key = _table_axes(records)
     width = 0.8 / len(memories)
     fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(envs)), 4.0))
     for j, memory in enumerate(memories):

@@ -102,10 +102,12 @@ class RecurrentPPO(Trainer):
         self.env = VecEnv(env)
         self.env_params = env_params
         self.action_space = env.action_space(env_params)
-        make = lambda: make_memory(config.memory_name, **config.memory_options)  # noqa: E731
+        def memory():
+            return make_memory(config.memory_name, **config.memory_options)
+
         self.network = ActorCritic(
-            memory=make(),
-            critic_memory=None if config.network.shared_memory else make(),
+            memory=memory(),
+            critic_memory=None if config.network.shared_memory else memory(),
             action_head=ActionHead.for_space(self.action_space,
                                               squash=config.network.action_squash),
             head_hidden=config.network.head_hidden,
