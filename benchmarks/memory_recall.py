@@ -69,7 +69,10 @@ def train_recall(name: str, length: int, episode: int, steps: int = 300, batch: 
                                       jax.random.split(key, steps))
         return params
 
-    params = fit(params, fit_key)
-    x, reset, query, target = recall_batch(test_key, 256, length, episode)
-    correct = (logits(params, x, reset) > 0) == (target > 0.5)
-    return float(np.asarray(correct)[np.asarray(query)].mean())
+    @jax.jit
+    def test_accuracy(params):
+        x, reset, query, target = recall_batch(test_key, 256, length, episode)
+        correct = (logits(params, x, reset) > 0) == (target > 0.5)
+        return jnp.sum(correct * query) / jnp.sum(query)
+
+    return float(test_accuracy(fit(params, fit_key)))

@@ -20,7 +20,10 @@ def test_memory_recalls_the_first_bit_of_its_episode(name, case):
     # seed-case pairs stay at chance (docs/results/memory_recall_mamba2.json). Both are tested
     # at seed 1; the others at seed 0.
     seed = 1 if name in ("mamba", "mamba2") else 0
-    accuracy = train_recall(name, length, episode, seed=seed)
+    # 150 updates suffice for every memory and case but mamba at T = 256 (0.50 at 150, 1.00 at
+    # 300), which keeps the 300 of `train_recall`'s default.
+    steps = 300 if name == "mamba" else 150
+    accuracy = train_recall(name, length, episode, steps=steps, seed=seed)
     assert accuracy >= 0.95, f"{name} {case}: recall accuracy {accuracy:.3f}"
 
 

@@ -20,6 +20,8 @@ Payouts are reported as the fraction of pulls that pay.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -75,27 +77,30 @@ def reference_payouts(
     resets, steps = rollout_keys(key, num_trials, params.horizon)
     _, choose = rollout_keys(jax.random.fold_in(key, 1), num_trials, params.horizon)
 
-    def play(name):
-        def trial(reset_key, step_keys, choose_keys):
-            _, state = env.reset(reset_key, params)
-            probs = state.payout_probs
+    choosers = [functools.partial(_choose, name) for name in names]
 
-            def pull(carry, keys):
-                state, counts, last, t = carry
-                step_key, choose_key = keys
-                arm = _choose(name, choose_key, counts, last, t, probs, params)
-                _, state, reward, _, _, _ = env.step(step_key, state, arm, params)
-                counts = counts.at[arm].add(jnp.stack([reward, 1.0 - reward]))
-                return (state, counts, (arm, reward), t + 1), reward
+    def trial(reference, reset_key, step_keys, choose_keys):
+        _, state = env.reset(reset_key, params)
+        probs = state.payout_probs
 
-            init = (state, jnp.zeros((env.max_arms, 2)), (jnp.int32(0), jnp.float32(0)),
-                    jnp.int32(0))
-            _, rewards = jax.lax.scan(pull, init, (step_keys, choose_keys))
-            return rewards.mean()
+        def pull(carry, keys):
+            state, counts, last, t = carry
+            step_key, choose_key = keys
+            arm = jax.lax.switch(reference, choosers, choose_key, counts, last, t, probs, params)
+            _, state, reward, _, _, _ = env.step(step_key, state, arm, params)
+            counts = counts.at[arm].add(jnp.stack([reward, 1.0 - reward]))
+            return (state, counts, (arm, reward), t + 1), reward
 
-        return np.asarray(jax.jit(jax.vmap(trial, in_axes=(0, 1, 1)))(resets, steps, choose))
+        init = (state, jnp.zeros((env.max_arms, 2)), (jnp.int32(0), jnp.float32(0)),
+                jnp.int32(0))
+        _, rewards = jax.lax.scan(pull, init, (step_keys, choose_keys))
+        return rewards.mean()
 
-    return {name: play(name) for name in names}
+    # One program for every reference (vmapped over the reference index, whose `switch` then
+    # evaluates each rule on its own trajectory), so the env is compiled once.
+    play = jax.vmap(jax.vmap(trial, in_axes=(None, 0, 1, 1)), in_axes=(0, None, None, None))
+    payouts = np.asarray(jax.jit(play)(jnp.arange(len(names)), resets, steps, choose))
+    return dict(zip(names, payouts, strict=True))
 
 
 def bayes_optimal_value(horizon: int, prior_a: float = 1.0, prior_b: float = 1.0) -> float:
