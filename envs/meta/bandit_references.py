@@ -96,8 +96,9 @@ def reference_payouts(
         _, rewards = jax.lax.scan(pull, init, (step_keys, choose_keys))
         return rewards.mean()
 
-    # One program for every reference (vmapped over the reference index, whose `switch` then
-    # evaluates each rule on its own trajectory), so the env is compiled once.
+    # One program for every reference, so the env is compiled once: vmapped over the reference
+    # index, `switch` computes every rule each pull and keeps the reference's own (cheap next to
+    # the compile it saves; each reference still follows its own trajectory).
     play = jax.vmap(jax.vmap(trial, in_axes=(None, 0, 1, 1)), in_axes=(0, None, None, None))
     payouts = np.asarray(jax.jit(play)(jnp.arange(len(names)), resets, steps, choose))
     return dict(zip(names, payouts, strict=True))
